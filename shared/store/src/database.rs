@@ -1,0 +1,231 @@
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use sqlx::ConnectOptions as _;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+
+/// Which database server `DATABASE_URL` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            "mysql" | "mariadb" => Ok(Backend::MySql),
+            _ => Err(StoreError::BadUrl(format!(
+                "unsupported scheme {scheme:?}; use sqlite:, postgres:// or mysql://"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+            Backend::MySql => "mysql",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+    MySql(MySqlPool),
+}
+
+/// How to connect: pool size and how long to keep retrying a database that is
+/// not up yet (containers often start before their database accepts clients).
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub max_connections: u32,
+    pub retry_for: Duration,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            retry_for: Duration::from_secs(30),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone (the pools are reference-counted).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+impl std::fmt::Debug for Store {
+    // The pools' Debug would print connect options, which carry the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Connects to `url`, retrying with backoff for `options.retry_for` while the
+    /// server is unreachable. A malformed URL fails at once.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> Result<Self, StoreError> {
+        let backend = Backend::from_url(url)?;
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::connect_once(backend, url, options).await {
+                Ok(store) => return Ok(store),
+                Err(StoreError::Database(e)) if is_transient_connect_error(&e) => {
+                    if started.elapsed() + delay > options.retry_for {
+                        return Err(StoreError::Unreachable {
+                            attempts,
+                            reason: e.to_string(),
+                        });
+                    }
+                    tracing::warn!(backend = backend.name(), attempt = attempts, error = %e, "database not reachable yet; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn connect_once(
+        backend: Backend,
+        url: &str,
+        options: &ConnectOptions,
+    ) -> Result<Self, StoreError> {
+        let bad_url = |e: sqlx::Error| StoreError::BadUrl(e.to_string());
+        let db = match backend {
+            Backend::Sqlite => {
+                let connect = SqliteConnectOptions::from_str(url)
+                    .map_err(bad_url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // WAL with NORMAL is durable across application crashes and
+                    // only risks the last commits on power loss; FULL costs an
+                    // fsync per login.
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true);
+                // Every connection to `sqlite::memory:` would be its own empty database.
+                let max = if url.contains(":memory:") || url.contains("mode=memory") {
+                    1
+                } else {
+                    options.max_connections.min(8)
+                };
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Db::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let connect = PgConnectOptions::from_str(url).map_err(bad_url)?;
+                probe(connect.connect()).await?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_lazy_with(connect);
+                Db::Postgres(pool)
+            }
+            Backend::MySql => {
+                let connect = MySqlConnectOptions::from_str(url)
+                    .map_err(bad_url)?
+                    .charset("utf8mb4");
+                probe(connect.connect()).await?;
+                let pool = MySqlPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_lazy_with(connect);
+                Db::MySql(pool)
+            }
+        };
+        Ok(Store { db })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+            Db::MySql(_) => Backend::MySql,
+        }
+    }
+
+    /// Applies this backend's migrations from `migrations/<backend>/`.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await,
+            Db::MySql(pool) => sqlx::migrate!("../../migrations/mysql").run(pool).await,
+        };
+        result.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// One round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        crate::dialect::on_pool!(self, |pool, _q| {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Closes every pooled connection; later calls fail.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+            Db::MySql(p) => p.close().await,
+        }
+    }
+}
+
+/// One direct connection attempt, so a failure reports its real cause
+/// ("connection refused", "password authentication failed") rather than the
+/// pool's generic time-out, and the caller's loop decides about retrying.
+async fn probe<C, F>(connect: F) -> Result<(), StoreError>
+where
+    C: sqlx::Connection,
+    F: std::future::Future<Output = Result<C, sqlx::Error>>,
+{
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "connecting took longer than 5 s",
+        )))),
+    }
+}
+
+fn is_transient_connect_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
+        // PostgreSQL "the database system is starting up"
+        sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
+        _ => false,
+    }
+}

@@ -1,0 +1,54 @@
+/// Everything the store can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL is invalid: {0}")]
+    BadUrl(String),
+    #[error("database unreachable after {attempts} attempts: {reason}")]
+    Unreachable { attempts: u32, reason: String },
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error("a user with this email already exists")]
+    UserAlreadyExists,
+    #[error("{field} is too long: {len} characters, at most {max}")]
+    TooLong {
+        field: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("password hashing failed: {0}")]
+    Password(String),
+    #[error("concurrent writers kept conflicting; gave up after {0} attempts")]
+    Contention(u32),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// A conflict another writer caused: the operation may be retried from its
+    /// first read and will then see that writer's rows.
+    pub(crate) fn is_retryable_conflict(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(db)) = self else {
+            return false;
+        };
+        if db.is_unique_violation() {
+            return true;
+        }
+        matches!(
+            db.code().as_deref(),
+            // PostgreSQL serialization failure / deadlock
+            Some("40001") | Some("40P01")
+            // MySQL/MariaDB deadlock (SQLSTATE 40001 too, but the code is what sqlx reports)
+            | Some("1213")
+            // SQLite busy / locked
+            | Some("5") | Some("6") | Some("517")
+        )
+    }
+}
+
+pub(crate) fn check_len(field: &'static str, value: &str, max: usize) -> Result<(), StoreError> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(StoreError::TooLong { field, len, max });
+    }
+    Ok(())
+}

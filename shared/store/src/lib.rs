@@ -1,0 +1,41 @@
+//! The Guildhall store: users, their Discord OAuth accounts, the guilds the bot
+//! is in, and consumed login states — on SQLite, PostgreSQL or MySQL/MariaDB,
+//! chosen by `DATABASE_URL`.
+//!
+//! Users and OAuth accounts follow fastapi-users' schema and `oauth_callback`
+//! semantics (see `shared/contracts/fastapi-users.md` in the steering repo), so a
+//! database can be shared with a fastapi-users deployment. This crate is the only
+//! place SQL lives.
+
+mod bot_guilds;
+mod database;
+mod dialect;
+mod error;
+mod oauth_accounts;
+mod oauth_callback;
+mod oauth_states;
+mod password;
+mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use database::{Backend, ConnectOptions, Store};
+pub use error::StoreError;
+pub use oauth_accounts::{OAuthAccount, TokenUpdate};
+pub use oauth_callback::{CallbackOutcome, OAuthCallback};
+pub use users::{Profile, User, UserId};
+
+/// Column limits from the schema, checked before writing so a long value is a
+/// typed error instead of a silent truncation (MySQL outside strict mode, or
+/// SQLite, which ignores VARCHAR lengths).
+pub mod limits {
+    pub const EMAIL: usize = 320;
+    pub const TOKEN: usize = 1024;
+    pub const ACCOUNT_ID: usize = 320;
+    pub const OAUTH_NAME: usize = 100;
+    pub const NICKNAME: usize = 100;
+    pub const PROFILE_IMG: usize = 1024;
+    pub const SNS_TYPE: usize = 32;
+    pub const CSRF_TOKEN: usize = 64;
+}

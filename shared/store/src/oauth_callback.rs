@@ -1,0 +1,252 @@
+//! fastapi-users' `oauth_callback`, made safe under concurrency.
+//!
+//! Upstream reads, then inserts, and two simultaneous first logins can create
+//! two users (fastapi-users #1388). Here the unique indexes on
+//! `lower(users.email)` and `(oauth_name, account_id)` are the arbiters: a
+//! writer that loses a race gets a unique violation, rolls back, and starts
+//! again from the first read, where it now finds the winner's rows.
+
+use chrono::Utc;
+use settings::Secret;
+
+use crate::database::Db;
+use crate::dialect::on_pool;
+use crate::error::check_len;
+use crate::users::user_columns;
+use crate::{Store, StoreError, User, UserId, limits, password};
+
+/// What the provider told us about the person logging in.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthCallback<'a> {
+    pub oauth_name: &'a str,
+    pub access_token: &'a Secret,
+    pub account_id: &'a str,
+    pub account_email: &'a str,
+    pub expires_at: Option<i64>,
+    pub refresh_token: Option<&'a Secret>,
+    pub associate_by_email: bool,
+    pub is_verified_by_default: bool,
+}
+
+/// Which of fastapi-users' three branches a callback took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackOutcome {
+    /// A new user was created with this account ("registered" event).
+    Registered,
+    /// The account was linked to the existing user with the same email.
+    Linked,
+    /// The account was known; its tokens were overwritten.
+    LoggedIn,
+}
+
+impl CallbackOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackOutcome::Registered => "register",
+            CallbackOutcome::Linked => "link",
+            CallbackOutcome::LoggedIn => "login",
+        }
+    }
+}
+
+const MAX_ATTEMPTS: u32 = 8;
+
+impl Store {
+    /// Creates or links the user for an OAuth login, exactly as fastapi-users'
+    /// `BaseUserManager.oauth_callback` does:
+    /// 1. known (oauth_name, account_id) → overwrite its tokens and account email;
+    /// 2. else a user with this email (case-insensitive) → link the account when
+    ///    `associate_by_email`, otherwise [`StoreError::UserAlreadyExists`];
+    /// 3. else create an active, non-superuser user with the account.
+    ///
+    /// The user's own email is never changed, and an inactive user is returned
+    /// like any other: refusing it is the caller's decision.
+    pub async fn oauth_callback(
+        &self,
+        cb: OAuthCallback<'_>,
+    ) -> Result<(User, CallbackOutcome), StoreError> {
+        check_len("oauth_name", cb.oauth_name, limits::OAUTH_NAME)?;
+        check_len("account_id", cb.account_id, limits::ACCOUNT_ID)?;
+        check_len("account_email", cb.account_email, limits::EMAIL)?;
+        check_len("access_token", cb.access_token.expose(), limits::TOKEN)?;
+        if let Some(r) = cb.refresh_token {
+            check_len("refresh_token", r.expose(), limits::TOKEN)?;
+        }
+
+        // Hashed lazily, at most once, and outside any transaction: it is slow.
+        let mut password_hash: Option<String> = None;
+        for _ in 0..MAX_ATTEMPTS {
+            match self.oauth_callback_attempt(&cb, &mut password_hash).await {
+                Err(e) if e.is_retryable_conflict() => continue,
+                other => return other,
+            }
+        }
+        Err(StoreError::Contention(MAX_ATTEMPTS))
+    }
+
+    async fn oauth_callback_attempt(
+        &self,
+        cb: &OAuthCallback<'_>,
+        password_hash: &mut Option<String>,
+    ) -> Result<(User, CallbackOutcome), StoreError> {
+        if let Some(user) = self.overwrite_known_account(cb).await? {
+            return Ok((user, CallbackOutcome::LoggedIn));
+        }
+
+        if let Some(user) = self.user_by_email(cb.account_email).await? {
+            // The account may have been created together with this user by a
+            // concurrent first login that committed after our first read.
+            if let Some(user) = self.overwrite_known_account(cb).await? {
+                return Ok((user, CallbackOutcome::LoggedIn));
+            }
+            if !cb.associate_by_email {
+                return Err(StoreError::UserAlreadyExists);
+            }
+            self.insert_account(user.id, cb).await?;
+            return Ok((user, CallbackOutcome::Linked));
+        }
+
+        let hash = match password_hash {
+            Some(h) => h.clone(),
+            None => password_hash
+                .insert(password::hash_of_random_secret().await?)
+                .clone(),
+        };
+        let user_id = self.insert_user_with_account(cb, &hash).await?;
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            // Deleted between our commit and this read: let the caller retry.
+            .ok_or(StoreError::Contention(1))?;
+        Ok((user, CallbackOutcome::Registered))
+    }
+
+    /// Branch 1: overwrite the tokens of a known account and return its user.
+    async fn overwrite_known_account(
+        &self,
+        cb: &OAuthCallback<'_>,
+    ) -> Result<Option<User>, StoreError> {
+        const UPDATE: &str = "UPDATE oauth_accounts SET access_token = $1, expires_at = $2, refresh_token = $3, account_email = $4 WHERE oauth_name = $5 AND account_id = $6";
+        const USER: &str = concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE id = (SELECT user_id FROM oauth_accounts WHERE oauth_name = $1 AND account_id = $2)"
+        );
+        let user: Option<User> = on_pool!(self, |pool, q| {
+            sqlx::query(q(UPDATE))
+                .bind(cb.access_token.expose())
+                .bind(cb.expires_at)
+                .bind(cb.refresh_token.map(Secret::expose))
+                .bind(cb.account_email)
+                .bind(cb.oauth_name)
+                .bind(cb.account_id)
+                .execute(pool)
+                .await?;
+            sqlx::query_as(q(USER))
+                .bind(cb.oauth_name)
+                .bind(cb.account_id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(user)
+    }
+
+    /// Branch 2: link the account to an existing user.
+    async fn insert_account(
+        &self,
+        user_id: UserId,
+        cb: &OAuthCallback<'_>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        on_pool!(self, |pool, q| {
+            sqlx::query(q(SQL))
+                .bind(cb.oauth_name)
+                .bind(cb.access_token.expose())
+                .bind(cb.expires_at)
+                .bind(cb.refresh_token.map(Secret::expose))
+                .bind(cb.account_id)
+                .bind(cb.account_email)
+                .bind(user_id)
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Branch 3: the user and the account in one transaction, so nobody ever
+    /// sees a user without its account.
+    async fn insert_user_with_account(
+        &self,
+        cb: &OAuthCallback<'_>,
+        hashed_password: &str,
+    ) -> Result<UserId, StoreError> {
+        const INSERT_USER: &str = "INSERT INTO users (email, hashed_password, is_active, is_superuser, is_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        const RETURNING: &str = "INSERT INTO users (email, hashed_password, is_active, is_superuser, is_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+        const INSERT_ACCOUNT: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let now = Utc::now();
+
+        macro_rules! insert_user {
+            ($query:expr) => {
+                $query
+                    .bind(cb.account_email)
+                    .bind(hashed_password)
+                    .bind(true)
+                    .bind(false)
+                    .bind(cb.is_verified_by_default)
+                    .bind(now)
+                    .bind(now)
+            };
+        }
+        macro_rules! insert_account {
+            ($sql:expr, $user_id:expr, $tx:expr) => {
+                sqlx::query($sql)
+                    .bind(cb.oauth_name)
+                    .bind(cb.access_token.expose())
+                    .bind(cb.expires_at)
+                    .bind(cb.refresh_token.map(Secret::expose))
+                    .bind(cb.account_id)
+                    .bind(cb.account_email)
+                    .bind($user_id)
+                    .execute(&mut *$tx)
+                    .await?
+            };
+        }
+
+        let user_id: UserId = match &self.db {
+            Db::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock up front: a deferred transaction
+                // that must upgrade later fails with SQLITE_BUSY instead of waiting.
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let id: UserId = insert_user!(sqlx::query_scalar(RETURNING))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                insert_account!(INSERT_ACCOUNT, id, tx);
+                tx.commit().await?;
+                id
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let id: UserId = insert_user!(sqlx::query_scalar(RETURNING))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                insert_account!(INSERT_ACCOUNT, id, tx);
+                tx.commit().await?;
+                id
+            }
+            Db::MySql(pool) => {
+                let mut tx = pool.begin().await?;
+                // MySQL 8 has no RETURNING.
+                let id = insert_user!(sqlx::query(crate::dialect::mysql(INSERT_USER)))
+                    .execute(&mut *tx)
+                    .await?
+                    .last_insert_id();
+                let id = UserId::try_from(id)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+                insert_account!(crate::dialect::mysql(INSERT_ACCOUNT), id, tx);
+                tx.commit().await?;
+                id
+            }
+        };
+        Ok(user_id)
+    }
+}

@@ -1,0 +1,135 @@
+use chrono::{DateTime, Utc};
+
+use crate::dialect::on_pool;
+use crate::error::check_len;
+use crate::{Store, StoreError, limits};
+
+/// fastapi-users' IntegerIDMixin: a 32-bit auto-increment id.
+pub type UserId = i32;
+
+/// A user as fastapi-users defines one, plus Guildhall's profile columns. The
+/// password hash is deliberately not loaded: nothing in Guildhall reads it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: String,
+    pub is_active: bool,
+    pub is_superuser: bool,
+    pub is_verified: bool,
+    pub nickname: Option<String>,
+    pub profile_img: Option<String>,
+    pub sns_type: Option<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, email, is_active, is_superuser, is_verified, nickname, profile_img, sns_type, last_seen, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
+/// What a login learns about the person, written on every login.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub nickname: Option<String>,
+    pub profile_img: Option<String>,
+    pub sns_type: Option<String>,
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        const SQL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
+        let user = on_pool!(self, |pool, q| {
+            sqlx::query_as(q(SQL)).bind(id).fetch_optional(pool).await?
+        });
+        Ok(user)
+    }
+
+    /// Case-insensitive, as fastapi-users' `get_by_email`.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let user = match &self.db {
+            // The column's case-insensitive collation does the folding, and keeps
+            // the unique index usable (MariaDB has no functional indexes).
+            crate::database::Db::MySql(pool) => {
+                const SQL: &str =
+                    concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?");
+                sqlx::query_as(SQL).bind(email).fetch_optional(pool).await?
+            }
+            crate::database::Db::Postgres(pool) => {
+                const SQL: &str = concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE lower(email) = lower($1)"
+                );
+                sqlx::query_as(SQL).bind(email).fetch_optional(pool).await?
+            }
+            crate::database::Db::Sqlite(pool) => {
+                const SQL: &str = concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE lower(email) = lower($1)"
+                );
+                sqlx::query_as(SQL).bind(email).fetch_optional(pool).await?
+            }
+        };
+        Ok(user)
+    }
+
+    /// Writes the profile columns (all of them: a `None` clears the column) and
+    /// bumps `updated_at`. Returns false when the user does not exist.
+    pub async fn update_profile(&self, id: UserId, profile: &Profile) -> Result<bool, StoreError> {
+        if let Some(n) = &profile.nickname {
+            check_len("nickname", n, limits::NICKNAME)?;
+        }
+        if let Some(p) = &profile.profile_img {
+            check_len("profile_img", p, limits::PROFILE_IMG)?;
+        }
+        if let Some(s) = &profile.sns_type {
+            check_len("sns_type", s, limits::SNS_TYPE)?;
+        }
+        const SQL: &str = "UPDATE users SET nickname = $1, profile_img = $2, sns_type = $3, last_seen = $4, updated_at = $5 WHERE id = $6";
+        let now = Utc::now();
+        let affected = on_pool!(self, |pool, q| {
+            sqlx::query(q(SQL))
+                .bind(&profile.nickname)
+                .bind(&profile.profile_img)
+                .bind(&profile.sns_type)
+                .bind(profile.last_seen)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// Sets `is_active`; fastapi-users' way of banning someone without losing
+    /// their rows.
+    pub async fn set_active(&self, id: UserId, active: bool) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE users SET is_active = $1, updated_at = $2 WHERE id = $3";
+        let now = Utc::now();
+        let affected = on_pool!(self, |pool, q| {
+            sqlx::query(q(SQL))
+                .bind(active)
+                .bind(now)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM users";
+        let n: i64 = on_pool!(self, |pool, _q| {
+            sqlx::query_scalar(SQL).fetch_one(pool).await?
+        });
+        Ok(n)
+    }
+}
