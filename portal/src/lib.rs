@@ -1,0 +1,13 @@
+//! The Guildhall portal: Discord login, the guild overview, and the JSON API.
+//!
+//! `main.rs` only parses the command line; everything else is here so that the
+//! integration tests start the very same application on port 0.
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod routes;
+
+pub use app::{AppState, RunningPortal, start};
+pub use config::PortalConfig;

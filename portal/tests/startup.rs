@@ -1,0 +1,152 @@
+//! The real binary on a fresh machine: no DATABASE_URL → the embedded SQLite
+//! file is created, migrated, and the portal answers its health checks.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gh-portal-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Kills the child even when an assertion fails, so no portal outlives its test.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn base_command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portal"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+#[tokio::test]
+async fn fresh_start_creates_sqlite_and_answers_health_checks() {
+    let dir = temp_dir("fresh");
+    let mut child = KillOnDrop(
+        base_command(&dir)
+            .env("PORTAL_BIND", "127.0.0.1:0")
+            .env("DISCORD_CLIENT_ID", "1234")
+            .env("DISCORD_CLIENT_SECRET", "s3cret-client")
+            .env("AUTH_SECRET", "an-auth-secret-of-at-least-32-chars!")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+
+    // The bound port is only known from the log line.
+    let stderr = child.0.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = Vec::new();
+    let addr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no listening line: {log:#?}"));
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        log.push(line);
+    };
+
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    assert!(
+        dir.join("guildhall.db").exists(),
+        "SQLite file created in the working directory"
+    );
+
+    // Nothing secret was logged on the way.
+    drop(child);
+    let rest: Vec<String> = rx.try_iter().collect();
+    let all = format!("{log:?}{rest:?}");
+    assert!(
+        !all.contains("s3cret-client") && !all.contains("an-auth-secret"),
+        "{all}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_configuration_is_one_clear_line_and_exit_2() {
+    let dir = temp_dir("missing");
+    let out = base_command(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DISCORD_CLIENT_ID is not set"), "{stderr}");
+    assert!(stderr.contains("--demo"), "{stderr}");
+
+    let out = base_command(&dir)
+        .env("DATABASE_URL", "oracle://nope")
+        .arg("--demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DATABASE_URL is invalid"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn migrate_subcommand_applies_migrations_and_exits_zero() {
+    let dir = temp_dir("migrate");
+    let db = dir.join("m.db");
+    let out = base_command(&dir)
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .args(["--demo", "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn unreachable_database_fails_after_bounded_retries() {
+    let dir = temp_dir("unreachable");
+    let started = Instant::now();
+    let out = base_command(&dir)
+        .env("DATABASE_URL", "postgres://postgres:pw@127.0.0.1:9/none")
+        .env("DATABASE_CONNECT_RETRY_SECONDS", "1")
+        .args(["--demo", "migrate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("database unreachable"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let _ = std::fs::remove_dir_all(&dir);
+}
