@@ -1,0 +1,20 @@
+//! Discord's REST API as Guildhall uses it: OAuth2 (authorize URL, code
+//! exchange, refresh, revoke), the current user and their guilds, CDN URLs,
+//! permissions — on one pooled HTTP client that stays inside Discord's rate
+//! limits. Base URLs come from configuration: tests and the demo point them
+//! at the stand-in, and nothing else differs.
+
+pub mod cdn;
+mod client;
+mod config;
+mod error;
+mod models;
+mod permissions;
+pub mod pkce;
+mod ratelimit;
+
+pub use client::{AuthorizeRequest, DiscordClient};
+pub use config::DiscordConfig;
+pub use error::DiscordError;
+pub use models::{DiscordUser, OAuthToken, PartialGuild};
+pub use permissions::{Permissions, can_manage};
