@@ -4,27 +4,122 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::get;
+use axum::http::HeaderValue;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use discord::{DiscordClient, DiscordConfig};
+use guilds::{GuildListing, ListingConfig};
+use minijinja::Environment;
 use store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::PortalConfig;
 use crate::error::PortalError;
-use crate::routes;
+use crate::oauth_state::OAuthStates;
+use crate::routes::{self, api};
+use crate::session::token::SessionTokens;
+use crate::{pages, security_headers};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<PortalConfig>,
     pub store: Store,
+    pub discord: DiscordClient,
+    pub listing: GuildListing,
+    pub sessions: SessionTokens,
+    pub states: OAuthStates,
+    pub templates: Arc<Environment<'static>>,
+    pub csp: HeaderValue,
+}
+
+impl AppState {
+    /// Everything but the store is derived from the configuration.
+    pub fn new(config: PortalConfig, store: Store) -> Result<Self, PortalError> {
+        let mut discord_config = DiscordConfig::new(
+            config.discord_client_id.clone(),
+            config.discord_client_secret.clone(),
+        );
+        discord_config.api_url = config.discord_api_url.clone();
+        discord_config.authorize_url = config.discord_authorize_url.clone();
+        discord_config.cdn_url = config.discord_cdn_url.clone();
+        discord_config.connect_timeout = config.discord_connect_timeout;
+        discord_config.request_timeout = config.discord_request_timeout;
+        discord_config.max_rate_limit_wait = config.discord_rate_limit_max_wait;
+        let discord = DiscordClient::new(discord_config)
+            .map_err(|e| PortalError::Startup(format!("Discord client: {e}")))?;
+        let listing = GuildListing::new(
+            store.clone(),
+            discord.clone(),
+            ListingConfig {
+                cache_ttl: config.guild_cache_ttl,
+                invite_permissions: config.bot_invite_permissions,
+                ..ListingConfig::default()
+            },
+        );
+        let templates =
+            pages::environment().map_err(|e| PortalError::Startup(format!("templates: {e}")))?;
+        let csp = HeaderValue::from_str(&security_headers::content_security_policy(
+            &config.discord_cdn_url,
+        ))
+        .map_err(|e| PortalError::Startup(format!("DISCORD_CDN_URL in the CSP: {e}")))?;
+        Ok(AppState {
+            sessions: SessionTokens::new(&config.auth_secret, config.session_lifetime),
+            states: OAuthStates::new(&config.oauth_state_secret),
+            config: Arc::new(config),
+            store,
+            discord,
+            listing,
+            templates: Arc::new(templates),
+            csp,
+        })
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        // browser
+        .route("/", get(routes::login::login_page))
+        .route("/discord/login", get(routes::login::discord_login))
+        .route("/discord/callback", get(routes::callback::discord_callback))
+        .route("/discord/guilds", get(routes::guild_pages::overview))
+        .route(
+            "/discord/guilds/{guild_id}",
+            get(routes::guild_pages::one_guild),
+        )
+        .route("/discord/logout", post(routes::logout::browser_logout))
+        .route(
+            "/static/guildhall.css",
+            get(routes::static_files::stylesheet),
+        )
+        // API
+        .route(
+            "/api/v1/auth/discord/cookie/authorize",
+            get(api::auth::authorize),
+        )
+        .route(api::auth::CALLBACK_PATH, get(api::auth::callback))
+        .route(
+            "/api/v1/auth/cookie/logout",
+            post(routes::logout::api_logout),
+        )
+        .route("/api/v1/users/me", get(api::users::me))
+        .route("/api/v1/discord/guilds", get(api::guilds::list))
+        .route("/api/openapi.json", get(api::openapi::spec))
+        // operations
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
+        .fallback(not_found)
+        .layer(from_fn_with_state(state.clone(), pages::html_errors))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security_headers::security_headers,
+        ))
         .with_state(state)
+}
+
+async fn not_found() -> PortalError {
+    PortalError::NotFound
 }
 
 async fn connect_store(config: &PortalConfig) -> Result<Store, PortalError> {
@@ -80,10 +175,7 @@ pub async fn start(
     listener: TcpListener,
 ) -> Result<RunningPortal, PortalError> {
     let store = connect_store(&config).await?;
-    let state = AppState {
-        config: Arc::new(config),
-        store,
-    };
+    let state = AppState::new(config, store)?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

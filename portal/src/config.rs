@@ -8,6 +8,8 @@ use std::time::Duration;
 use settings::{Env, EnvError, Secret};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://guildhall.db";
+/// The demo keeps its sample data out of a real deployment's default file.
+pub const DEMO_DATABASE_URL: &str = "sqlite://guildhall-demo.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 
 const NEEDS_APP: &str = "create a Discord application (see README.md, \"Running against real Discord\"), or run `portal --demo` to try Guildhall offline";
@@ -67,7 +69,14 @@ impl PortalConfig {
         let default_public = format!("http://{bind}");
         let public_url = env.url("PORTAL_PUBLIC_URL", &default_public)?;
 
-        let database_url = env.string("DATABASE_URL", DEFAULT_DATABASE_URL);
+        let database_url = env.string(
+            "DATABASE_URL",
+            if demo {
+                DEMO_DATABASE_URL
+            } else {
+                DEFAULT_DATABASE_URL
+            },
+        );
         store::Backend::from_url(&database_url).map_err(|e| EnvError::Invalid {
             name: "DATABASE_URL".into(),
             reason: e.to_string(),

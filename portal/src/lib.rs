@@ -5,9 +5,16 @@
 
 pub mod app;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod logging;
+pub mod login;
+pub mod next_path;
+pub mod oauth_state;
+pub mod pages;
 pub mod routes;
+pub mod security_headers;
+pub mod session;
 
 pub use app::{AppState, RunningPortal, start};
 pub use config::PortalConfig;

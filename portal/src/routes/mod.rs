@@ -1,1 +1,10 @@
+//! HTTP handlers, one module per page or API area. Handlers stay thin: parse,
+//! call a service (`login`, the guild listing, the store), render.
+
+pub mod api;
+pub mod callback;
+pub mod guild_pages;
+pub mod login;
+pub mod logout;
 pub mod ops;
+pub mod static_files;

@@ -1,0 +1,208 @@
+//! The OAuth `state`, as fastapi-users makes it — an HS256 JWT
+//! `{"csrftoken", "aud": "fastapi-users:oauth-state", "exp"}` whose csrftoken
+//! is also set in the `fastapiusersoauthcsrf` cookie — plus the sanitised
+//! `next` path and PKCE.
+//!
+//! The PKCE verifier is never stored or sent anywhere but Discord's token
+//! endpoint: it is derived from the csrftoken with a keyed hash, so only this
+//! deployment (any replica) can recompute it at the callback.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use settings::Secret;
+
+pub const STATE_AUDIENCE: &str = "fastapi-users:oauth-state";
+pub const STATE_LIFETIME_SECONDS: i64 = 3600;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StateClaims {
+    csrftoken: String,
+    aud: String,
+    exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// Why a state was refused; the codes are fastapi-users'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    /// Bad signature, garbage, or a wrong audience (fastapi-users answers the
+    /// latter with a 500; a 400 is right).
+    #[error("ACCESS_TOKEN_DECODE_ERROR")]
+    Decode,
+    #[error("ACCESS_TOKEN_ALREADY_EXPIRED")]
+    Expired,
+}
+
+pub struct NewState {
+    pub state: String,
+    pub csrftoken: String,
+    pub code_challenge: String,
+}
+
+#[derive(Debug)]
+pub struct VerifiedState {
+    pub csrftoken: String,
+    pub exp: i64,
+    pub next: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct OAuthStates {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    pkce_key: Secret,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for OAuthStates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OAuthStates { .. }")
+    }
+}
+
+impl OAuthStates {
+    pub fn new(secret: &Secret) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[STATE_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud"]);
+        validation.leeway = 0;
+        OAuthStates {
+            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            pkce_key: secret.clone(),
+            validation,
+        }
+    }
+
+    /// A fresh state for one login attempt.
+    pub fn create(&self, next: Option<String>) -> Result<NewState, jsonwebtoken::errors::Error> {
+        let mut raw = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut raw);
+        // 32 bytes → 43 url-safe characters, like Python's secrets.token_urlsafe(32).
+        let csrftoken = URL_SAFE_NO_PAD.encode(raw);
+        let claims = StateClaims {
+            csrftoken: csrftoken.clone(),
+            aud: STATE_AUDIENCE.to_owned(),
+            exp: chrono::Utc::now().timestamp() + STATE_LIFETIME_SECONDS,
+            next,
+        };
+        let state = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let code_challenge = discord::pkce::challenge(&self.code_verifier(&csrftoken));
+        Ok(NewState {
+            state,
+            csrftoken,
+            code_challenge,
+        })
+    }
+
+    pub fn verify(&self, state: &str) -> Result<VerifiedState, StateError> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<StateClaims>(state, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => StateError::Expired,
+                _ => StateError::Decode,
+            })?;
+        Ok(VerifiedState {
+            csrftoken: data.claims.csrftoken,
+            exp: data.claims.exp,
+            next: data.claims.next,
+        })
+    }
+
+    /// The PKCE verifier for a csrftoken: 43 url-safe characters (Discord
+    /// requires at least 43).
+    pub fn code_verifier(&self, csrftoken: &str) -> String {
+        let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(self.pkce_key.expose().as_bytes())
+        {
+            Ok(m) => m,
+            // HMAC takes keys of any length; this arm cannot run.
+            Err(_) => return String::new(),
+        };
+        mac.update(b"guildhall-pkce:");
+        mac.update(csrftoken.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+/// Constant-time comparison of the state's csrftoken with the cookie's.
+pub fn csrf_matches(from_state: &str, from_cookie: Option<&str>) -> bool {
+    use subtle::ConstantTimeEq;
+    match from_cookie {
+        Some(c) => {
+            from_state.len() == c.len() && bool::from(from_state.as_bytes().ct_eq(c.as_bytes()))
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn states() -> OAuthStates {
+        OAuthStates::new(&Secret::new("state-secret"))
+    }
+
+    #[test]
+    fn round_trip_with_fastapi_users_claims() {
+        let s = states();
+        let new = s.create(Some("/discord/guilds/1".into())).unwrap();
+        assert_eq!(new.csrftoken.len(), 43);
+        let claims: serde_json::Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(new.state.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            claims["aud"], "fastapi-users:oauth-state",
+            "a plain string here"
+        );
+        assert_eq!(claims["csrftoken"], new.csrftoken.as_str());
+        let v = s.verify(&new.state).unwrap();
+        assert_eq!(v.csrftoken, new.csrftoken);
+        assert_eq!(v.next.as_deref(), Some("/discord/guilds/1"));
+        let verifier = s.code_verifier(&new.csrftoken);
+        assert_eq!(verifier.len(), 43);
+        assert_eq!(discord::pkce::challenge(&verifier), new.code_challenge);
+        assert!(!new.state.contains(&verifier));
+    }
+
+    #[test]
+    fn refusals() {
+        let s = states();
+        assert_eq!(s.verify("garbage").unwrap_err(), StateError::Decode);
+        let other = OAuthStates::new(&Secret::new("other"))
+            .create(None)
+            .unwrap();
+        assert_eq!(s.verify(&other.state).unwrap_err(), StateError::Decode);
+        // A session token (audience fastapi-users:auth) is not a state.
+        let session = crate::session::token::SessionTokens::new(
+            &Secret::new("state-secret"),
+            std::time::Duration::from_secs(60),
+        )
+        .issue(1)
+        .unwrap();
+        assert_eq!(s.verify(session.expose()).unwrap_err(), StateError::Decode);
+        let expired = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &StateClaims {
+                csrftoken: "x".into(),
+                aud: STATE_AUDIENCE.into(),
+                exp: chrono::Utc::now().timestamp() - 5,
+                next: None,
+            },
+            &EncodingKey::from_secret(b"state-secret"),
+        )
+        .unwrap();
+        assert_eq!(s.verify(&expired).unwrap_err(), StateError::Expired);
+        assert!(csrf_matches("abc", Some("abc")));
+        assert!(!csrf_matches("abc", Some("abd")));
+        assert!(!csrf_matches("abc", None));
+    }
+}

@@ -1,0 +1,6 @@
+//! The JSON API under `/api`, shaped like fastapi-users' routers.
+
+pub mod auth;
+pub mod guilds;
+pub mod openapi;
+pub mod users;

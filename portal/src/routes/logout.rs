@@ -1,0 +1,50 @@
+//! `POST /discord/logout` (browser) and `POST /api/v1/auth/cookie/logout` (API).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::PortalError;
+use crate::session::cookies::clear_cookie;
+use crate::session::current_user::{CurrentUser, MaybeUser};
+
+fn cleared(state: &AppState) -> Result<HeaderValue, PortalError> {
+    HeaderValue::from_str(&clear_cookie(
+        &state.config.session_cookie_name,
+        state.config.cookie_secure,
+    ))
+    .map_err(|e| PortalError::Internal(e.to_string()))
+}
+
+/// Always clears the cookie and goes home, signed in or not: a stale cookie
+/// should never trap someone.
+pub async fn browser_logout(
+    State(state): State<AppState>,
+    MaybeUser(user): MaybeUser,
+) -> Result<Response, PortalError> {
+    if let Some(user) = user {
+        state.listing.invalidate(user.id);
+    }
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, HeaderValue::from_static("/?logged_out=1")),
+            (header::SET_COOKIE, cleared(&state)?),
+        ],
+    )
+        .into_response())
+}
+
+/// fastapi-users: 204 with the cookie cleared; 401 without a valid session.
+pub async fn api_logout(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Response, PortalError> {
+    state.listing.invalidate(user.id);
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, cleared(&state)?)],
+    )
+        .into_response())
+}

@@ -1,0 +1,68 @@
+//! Cookies the portal sets, with fastapi-users' attributes: HttpOnly, Path=/,
+//! SameSite=Lax, Max-Age, and Secure unless `COOKIE_SECURE=false`.
+
+use axum::http::HeaderMap;
+use axum::http::header::COOKIE;
+
+/// fastapi-users' OAuth CSRF cookie (double-submit with the state's csrftoken).
+pub const CSRF_COOKIE: &str = "fastapiusersoauthcsrf";
+
+/// A `Set-Cookie` value. An empty `value` with `max_age` 0 deletes the cookie;
+/// browsers ignore a deletion whose attributes differ from the original's, so
+/// both go through here.
+pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String {
+    let mut s = format!("{name}={value}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=lax");
+    if secure {
+        s.push_str("; Secure");
+    }
+    s
+}
+
+pub fn clear_cookie(name: &str, secure: bool) -> String {
+    set_cookie(name, "", 0, secure)
+}
+
+/// The value of cookie `name` in the request, if present and non-empty.
+pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn attributes_match_fastapi_users() {
+        assert_eq!(
+            set_cookie("fastapiusersauth", "jwt", 3600, true),
+            "fastapiusersauth=jwt; HttpOnly; Max-Age=3600; Path=/; SameSite=lax; Secure"
+        );
+        assert_eq!(
+            clear_cookie("fastapiusersauth", false),
+            "fastapiusersauth=; HttpOnly; Max-Age=0; Path=/; SameSite=lax"
+        );
+    }
+
+    #[test]
+    fn reads_among_several() {
+        let mut h = HeaderMap::new();
+        h.append(
+            COOKIE,
+            HeaderValue::from_static("a=1; fastapiusersauth=tok; b="),
+        );
+        h.append(COOKIE, HeaderValue::from_static("c=3"));
+        assert_eq!(read_cookie(&h, "fastapiusersauth"), Some("tok"));
+        assert_eq!(read_cookie(&h, "c"), Some("3"));
+        assert_eq!(read_cookie(&h, "b"), None);
+        assert_eq!(read_cookie(&h, "z"), None);
+    }
+}

@@ -1,0 +1,71 @@
+//! `CurrentUser`: fastapi-users' `current_user(active=True)`. The session
+//! token comes from the cookie or an `Authorization: Bearer` header; any
+//! failure is `PortalError::Unauthorized` (401 for the API, a trip to the
+//! login page for browser routes).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use store::User;
+
+use crate::AppState;
+use crate::error::PortalError;
+use crate::session::cookies::read_cookie;
+
+pub struct CurrentUser(pub User);
+
+/// Signed in or not; never refuses the request.
+pub struct MaybeUser(pub Option<User>);
+
+pub(crate) fn session_token<'a>(parts: &'a Parts, cookie_name: &str) -> Option<&'a str> {
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    bearer.or_else(|| read_cookie(&parts.headers, cookie_name))
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<User, PortalError> {
+    let token =
+        session_token(parts, &state.config.session_cookie_name).ok_or(PortalError::Unauthorized)?;
+    let user_id = state.sessions.verify(token).map_err(|e| {
+        tracing::debug!(error = %e, "session token refused");
+        PortalError::Unauthorized
+    })?;
+    match state.store.user_by_id(user_id).await? {
+        Some(user) if user.is_active => Ok(user),
+        _ => Err(PortalError::Unauthorized),
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(CurrentUser)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, state).await {
+            Ok(user) => Ok(MaybeUser(Some(user))),
+            Err(PortalError::Unauthorized) => Ok(MaybeUser(None)),
+            Err(e) => Err(e),
+        }
+    }
+}

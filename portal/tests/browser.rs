@@ -1,0 +1,242 @@
+//! A real browser (Debian's headless chromium, driven through chromedriver)
+//! walks the whole flow: sign-in page → Login with Discord → the stand-in's
+//! consent page → Authorize → the guild overview → one guild → log out.
+//! Screenshots of the overview at desktop and phone widths are saved under
+//! `target/tmp/screenshots/` for people to look at.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until<F, Fut>(what: &str, deadline: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let end = Instant::now() + deadline;
+    while !check().await {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn browser() -> Option<(Driver, Client, std::path::PathBuf)> {
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium and chromium-driver"
+        );
+        eprintln!(
+            "notice: skipping the browser test: {CHROMIUM} or {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = free_port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    wait_until("chromedriver", Duration::from_secs(30), || {
+        let req = http.get(format!("{url}/status")).send();
+        async move { req.await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let profile = std::env::temp_dir().join(format!("gh-chromium-{}-{port}", std::process::id()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let client = ClientBuilder::rustls()
+        .expect("rustls")
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a chromium session");
+    Some((driver, client, profile))
+}
+
+#[tokio::test]
+async fn a_person_logs_in_sees_their_servers_and_logs_out() {
+    let Some((_driver, b, profile)) = browser().await else {
+        return;
+    };
+    let mut fixture = base_fixture();
+    fixture.auto_approve = false;
+    let app = spawn_app_with(fixture.clone(), |_| {}, |c| c.demo = true).await;
+    portal::demo::seed_bot_presence(app.store(), &fixture)
+        .await
+        .unwrap();
+
+    b.goto(&app.url("/")).await.unwrap();
+    let banner = b
+        .find(Locator::Css(".demo-banner"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(banner.contains("stand-in"), "{banner}");
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Discord's (stand-in) consent page.
+    let authorize = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("authorize"))
+        .await
+        .unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&app.standin.base_url())
+    );
+    authorize.click().await.unwrap();
+
+    // Back on the portal, signed in.
+    let grid = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("guilds"))
+        .await
+        .unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/discord/guilds")
+    );
+    let cards = grid.find_all(Locator::Css(".guild-card")).await.unwrap();
+    let expected = fixture.users[0].guilds.len();
+    assert_eq!(cards.len(), expected);
+    let text = grid.text().await.unwrap();
+    for g in &fixture.users[0].guilds {
+        assert!(text.contains(g.name.trim()), "{} is listed", g.name);
+    }
+    let manage = b.find_all(Locator::LinkText("Manage")).await.unwrap();
+    let invite = b.find_all(Locator::LinkText("Invite bot")).await.unwrap();
+    assert!(
+        !manage.is_empty(),
+        "the bot is present somewhere manageable"
+    );
+    assert!(!invite.is_empty(), "and absent somewhere manageable");
+    let nick = b
+        .find(Locator::Css(".nick"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!nick.is_empty());
+
+    // Screenshots for people: desktop, then phone width.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("guilds-desktop.png"),
+        b.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    b.set_window_size(390, 844).await.unwrap();
+    std::fs::write(dir.join("guilds-phone.png"), b.screenshot().await.unwrap()).unwrap();
+    b.set_window_size(1280, 900).await.unwrap();
+
+    // One guild.
+    manage[0].click().await.unwrap();
+    let status = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("bot-status"))
+        .await
+        .unwrap();
+    assert_eq!(status.text().await.unwrap(), "Present in this server");
+    assert!(
+        !b.find(Locator::Id("guild-name"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    std::fs::write(dir.join("guild-desktop.png"), b.screenshot().await.unwrap()).unwrap();
+
+    // Log out: back to the sign-in page, and the overview needs a login again.
+    b.find(Locator::Id("logout"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    b.goto(&app.url("/discord/guilds")).await.unwrap();
+    std::fs::write(dir.join("after-logout.png"), b.screenshot().await.unwrap()).unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("next=%2Fdiscord%2Fguilds")
+    );
+
+    b.close().await.unwrap();
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(profile);
+}

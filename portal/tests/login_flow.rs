@@ -1,0 +1,377 @@
+//! The browser login flow end to end against the stand-in Discord: every
+//! callback refusal, replay, CSRF, open-redirect and the session cookie.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+#[tokio::test]
+async fn login_sets_fastapi_users_cookie_and_lands_on_the_guild_overview() {
+    let app = spawn_app(base_fixture()).await;
+    let callback = app.authorize("/discord/login").await;
+    assert!(
+        callback.starts_with(&app.url("/discord/callback?")),
+        "{callback}"
+    );
+
+    // The authorize URL asked for the right things, PKCE included.
+    let authorize = app
+        .standin
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/oauth2/authorize")
+        .unwrap();
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(authorize.query.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], app.url("/discord/callback"));
+    assert_eq!(q["scope"], "identify email guilds");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["code_challenge"].len(), 43);
+
+    let done = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 302);
+    assert_eq!(location(&done), "/discord/guilds");
+    let cookies = set_cookies(&done);
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("fastapiusersauth="))
+        .unwrap();
+    assert!(
+        session.ends_with("; HttpOnly; Max-Age=3600; Path=/; SameSite=lax"),
+        "{session}"
+    );
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("fastapiusersoauthcsrf="))
+        .unwrap();
+    assert!(
+        csrf.starts_with("fastapiusersoauthcsrf=; HttpOnly; Max-Age=0"),
+        "the CSRF cookie is cleared: {csrf}"
+    );
+    assert_eq!(done.headers()["referrer-policy"], "no-referrer");
+
+    // The PKCE verifier went to Discord's token endpoint, and nowhere else.
+    let token_req = app
+        .standin
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/oauth2/token"))
+        .unwrap();
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(token_req.body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(form["grant_type"], "authorization_code");
+    assert!(form["code_verifier"].len() >= 43);
+    assert!(!callback.contains(&form["code_verifier"]));
+
+    let page = app.get("/discord/guilds").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Your servers"));
+
+    let me: Value = app.get("/api/v1/users/me").await.json().await.unwrap();
+    assert_eq!(me["email"], "demo@guildhall.example");
+    assert_eq!(me["is_active"], true);
+    assert_eq!(me["is_superuser"], false);
+    assert_eq!(me["is_verified"], false);
+    assert!(me["nickname"].is_string());
+    assert!(
+        me["profile_img"]
+            .as_str()
+            .unwrap()
+            .starts_with(&app.standin.cdn_url())
+    );
+    let user = app
+        .store()
+        .user_by_id(me["id"].as_i64().unwrap() as i32)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.sns_type.as_deref(), Some("discord"));
+    assert!(user.last_seen.is_some());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn next_is_followed_only_on_this_site() {
+    let app = spawn_app(base_fixture()).await;
+    assert_eq!(
+        app.login_to("/discord/login?next=/discord/guilds/123")
+            .await,
+        "/discord/guilds/123"
+    );
+    for evil in [
+        "//evil.example/x",
+        "https://evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ] {
+        let path = format!(
+            "/discord/login?next={}",
+            url::form_urlencoded::byte_serialize(evil.as_bytes()).collect::<String>()
+        );
+        assert_eq!(app.login_to(&path).await, "/discord/guilds", "{evil}");
+    }
+    app.stop().await;
+}
+
+async fn api_error(resp: reqwest::Response) -> (u16, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    (
+        status,
+        body["detail"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn callback_refusals_happen_before_the_code_is_spent() {
+    let app = spawn_app(base_fixture()).await;
+    let callback = app.authorize("/discord/login").await;
+    let api_callback =
+        callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback");
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let code = &q["code"];
+    let state = &q["state"];
+
+    // Consent denied: a friendly page, not a crash.
+    let denied = app
+        .get("/discord/callback?error=access_denied&error_description=The+user+said+no&state=x")
+        .await;
+    assert_eq!(denied.status(), 400);
+    assert!(denied.text().await.unwrap().contains("Login cancelled"));
+    let (s, d) = api_error(
+        app.get("/api/v1/auth/discord/cookie/callback?error=access_denied")
+            .await,
+    )
+    .await;
+    assert_eq!((s, d.as_str()), (400, "access_denied"));
+
+    // Missing code or state.
+    assert_eq!(app.get("/discord/callback").await.status(), 400);
+    assert_eq!(
+        app.get(&format!("/discord/callback?code={code}"))
+            .await
+            .status(),
+        400
+    );
+
+    // Garbage state, a state signed with another key, a session token as state.
+    let (s, d) = api_error(
+        app.get(&format!(
+            "/api/v1/auth/discord/cookie/callback?code={code}&state=garbage"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!((s, d.as_str()), (400, "ACCESS_TOKEN_DECODE_ERROR"));
+    let session_as_state = portal::session::token::SessionTokens::new(
+        &secret(AUTH_SECRET),
+        std::time::Duration::from_secs(60),
+    )
+    .issue(1)
+    .unwrap();
+    let (s, d) = api_error(
+        app.get(&format!(
+            "/api/v1/auth/discord/cookie/callback?code={code}&state={}",
+            session_as_state.expose()
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (s, d.as_str()),
+        (400, "ACCESS_TOKEN_DECODE_ERROR"),
+        "wrong audience is a 400, never a 500"
+    );
+
+    // Expired state.
+    let expired = {
+        #[derive(serde::Serialize)]
+        struct C<'a> {
+            csrftoken: &'a str,
+            aud: &'a str,
+            exp: i64,
+        }
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::default(),
+            &C {
+                csrftoken: "x",
+                aud: "fastapi-users:oauth-state",
+                exp: chrono::Utc::now().timestamp() - 10,
+            },
+            &jsonwebtoken::EncodingKey::from_secret(AUTH_SECRET.as_bytes()),
+        )
+        .unwrap()
+    };
+    let (s, d) = api_error(
+        app.get(&format!(
+            "/api/v1/auth/discord/cookie/callback?code={code}&state={expired}"
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!((s, d.as_str()), (400, "ACCESS_TOKEN_ALREADY_EXPIRED"));
+
+    // A valid state from a browser without the CSRF cookie (login CSRF).
+    let stranger = client();
+    let r = stranger.get(&api_callback).send().await.unwrap();
+    let (s, d) = api_error(r).await;
+    assert_eq!((s, d.as_str()), (400, "OAUTH_INVALID_STATE"));
+    let r = stranger.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("OAUTH_INVALID_STATE"));
+
+    assert_eq!(app.token_requests(), 0, "no refusal above spent the code");
+
+    // The real browser completes, once.
+    let ok = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(ok.status(), 302);
+    assert_eq!(app.token_requests(), 1);
+    let _ = state;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused_even_with_the_cookie() {
+    let app = spawn_app(base_fixture()).await;
+    let callback = app.authorize("/discord/login").await;
+    let csrf = app.client.get(app.url("/")).send().await.unwrap();
+    drop(csrf);
+    // Keep the CSRF cookie value to replay it after the portal cleared it.
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let state_jwt = &q["state"];
+    let claims: Value =
+        serde_json::from_slice(&base64_decode(state_jwt.split('.').nth(1).unwrap())).unwrap();
+    let csrftoken = claims["csrftoken"].as_str().unwrap().to_owned();
+
+    let first = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(first.status(), 302);
+    let replay = reqwest::Client::new()
+        .get(&callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
+        .header("cookie", format!("fastapiusersoauthcsrf={csrftoken}"))
+        .send()
+        .await
+        .unwrap();
+    let (s, d) = api_error(replay).await;
+    assert_eq!((s, d.as_str()), (400, "OAUTH_INVALID_STATE"));
+    assert_eq!(app.token_requests(), 1);
+    app.stop().await;
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_api_flow_matches_fastapi_users() {
+    let app = spawn_app(base_fixture()).await;
+    let r = app
+        .get("/api/v1/auth/discord/cookie/authorize?scopes=identify&scopes=email&scopes=guilds")
+        .await;
+    assert_eq!(r.status(), 200);
+    let csrf = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("fastapiusersoauthcsrf="))
+        .unwrap();
+    assert!(
+        csrf.contains("Max-Age=3600") && csrf.contains("HttpOnly") && csrf.contains("SameSite=lax")
+    );
+    let body: Value = r.json().await.unwrap();
+    let url = body["authorization_url"].as_str().unwrap();
+    assert!(url.starts_with(&app.standin.authorize_url()));
+    assert!(
+        url.contains("scope=identify+email+guilds")
+            || url.contains("scope=identify%20email%20guilds"),
+        "{url}"
+    );
+    assert!(
+        url.contains(
+            &url::form_urlencoded::byte_serialize(
+                app.url("/api/v1/auth/discord/cookie/callback").as_bytes()
+            )
+            .collect::<String>()
+        )
+    );
+
+    let approved = app.client.get(url).send().await.unwrap();
+    let callback = location(&approved);
+    let done = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 204);
+    assert!(cookie_value(&done, "fastapiusersauth").is_some());
+
+    let me = app.get("/api/v1/users/me").await;
+    assert_eq!(me.status(), 200);
+    let out = app
+        .client
+        .post(app.url("/api/v1/auth/cookie/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let cleared = set_cookies(&out)
+        .into_iter()
+        .find(|c| c.starts_with("fastapiusersauth="))
+        .unwrap();
+    assert!(
+        cleared.starts_with("fastapiusersauth=; HttpOnly; Max-Age=0; Path=/; SameSite=lax"),
+        "{cleared}"
+    );
+    let (s, d) = api_error(app.get("/api/v1/users/me").await).await;
+    assert_eq!((s, d.as_str()), (401, "Unauthorized"));
+    let again = app
+        .client
+        .post(app.url("/api/v1/auth/cookie/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401, "logout without a session");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn browser_logout_clears_the_cookie_and_goes_home() {
+    let app = spawn_app(base_fixture()).await;
+    app.login().await;
+    let out = app
+        .client
+        .post(app.url("/discord/logout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 302);
+    assert!(location(&out).starts_with('/'));
+    assert!(
+        set_cookies(&out)
+            .iter()
+            .any(|c| c.starts_with("fastapiusersauth=; HttpOnly; Max-Age=0"))
+    );
+    let page = app.get("/discord/guilds").await;
+    assert_eq!(page.status(), 303);
+    assert_eq!(location(&page), "/?next=%2Fdiscord%2Fguilds");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn secure_cookies_by_default() {
+    let app = spawn_app_with(base_fixture(), |e| e.set("COOKIE_SECURE", "true"), |_| {}).await;
+    let r = app.get("/discord/login").await;
+    let csrf = set_cookies(&r).into_iter().next().unwrap();
+    assert!(csrf.ends_with("; Secure"), "{csrf}");
+    app.stop().await;
+}

@@ -1,0 +1,113 @@
+//! Each user's guild list as Discord last gave it, so reloads within the TTL
+//! cost no API call, and an expired list can still be shown (marked stale)
+//! while Discord is down. Bounded: past `capacity` users, the oldest go.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use discord::PartialGuild;
+use store::UserId;
+
+pub(crate) struct Entry {
+    pub guilds: Arc<Vec<PartialGuild>>,
+    pub fetched: Instant,
+}
+
+pub(crate) struct GuildCache {
+    ttl: Duration,
+    capacity: usize,
+    /// An expired list is kept this long for the stale fallback.
+    keep_stale_for: Duration,
+    entries: Mutex<HashMap<UserId, Entry>>,
+}
+
+pub(crate) enum Lookup {
+    Fresh(Arc<Vec<PartialGuild>>),
+    Expired(Arc<Vec<PartialGuild>>),
+    Missing,
+}
+
+impl GuildCache {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        GuildCache {
+            ttl,
+            capacity: capacity.max(1),
+            keep_stale_for: Duration::from_secs(24 * 3600),
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.ttl.is_zero()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Entry>> {
+        // A panic while holding the lock cannot leave the map inconsistent
+        // (every mutation is a single insert/remove), so keep using it.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn get(&self, user: UserId) -> Lookup {
+        if !self.enabled() {
+            return Lookup::Missing;
+        }
+        match self.lock().get(&user) {
+            Some(e) if e.fetched.elapsed() < self.ttl => Lookup::Fresh(e.guilds.clone()),
+            Some(e) => Lookup::Expired(e.guilds.clone()),
+            None => Lookup::Missing,
+        }
+    }
+
+    pub fn put(&self, user: UserId, guilds: Arc<Vec<PartialGuild>>) {
+        if !self.enabled() {
+            return;
+        }
+        let mut map = self.lock();
+        if map.len() >= self.capacity && !map.contains_key(&user) {
+            let keep = self.keep_stale_for;
+            map.retain(|_, e| e.fetched.elapsed() < keep);
+            if map.len() >= self.capacity {
+                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.fetched).map(|(k, _)| *k) {
+                    map.remove(&oldest);
+                }
+            }
+        }
+        map.insert(
+            user,
+            Entry {
+                guilds,
+                fetched: Instant::now(),
+            },
+        );
+    }
+
+    pub fn forget(&self, user: UserId) {
+        self.lock().remove(&user);
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_ttl() {
+        let cache = GuildCache::new(Duration::from_secs(60), 2);
+        for u in 0..5 {
+            cache.put(u, Arc::new(vec![]));
+        }
+        assert_eq!(cache.len(), 2);
+        assert!(matches!(cache.get(4), Lookup::Fresh(_)));
+        assert!(matches!(cache.get(0), Lookup::Missing));
+
+        let off = GuildCache::new(Duration::ZERO, 10);
+        off.put(1, Arc::new(vec![]));
+        assert!(matches!(off.get(1), Lookup::Missing));
+    }
+}

@@ -1,0 +1,10 @@
+//! The guild listing: for a signed-in user, the guilds they are in, what they
+//! may do there and whether the bot is present — with their Discord token kept
+//! fresh and Discord's answers cached so page reloads don't cost API calls.
+
+mod cache;
+mod listing;
+mod view;
+
+pub use listing::{GuildListing, Listing, ListingConfig, ListingError, OAUTH_NAME};
+pub use view::GuildView;

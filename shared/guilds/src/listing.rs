@@ -1,0 +1,275 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use discord::{DiscordClient, DiscordError, PartialGuild};
+use settings::Secret;
+use store::{OAuthAccount, Store, StoreError, TokenUpdate, UserId};
+
+use crate::cache::{GuildCache, Lookup};
+use crate::view::{self, GuildView};
+
+/// The `oauth_name` Guildhall's Discord accounts are stored under.
+pub const OAUTH_NAME: &str = "discord";
+
+#[derive(Debug, Clone)]
+pub struct ListingConfig {
+    /// `GUILD_CACHE_TTL_SECONDS`; zero turns the cache off.
+    pub cache_ttl: Duration,
+    /// At most this many users' lists are kept in memory.
+    pub cache_capacity: usize,
+    /// `BOT_INVITE_PERMISSIONS`, put in invite links.
+    pub invite_permissions: u64,
+    /// A token expiring within this margin is refreshed before use.
+    pub refresh_margin: Duration,
+}
+
+impl Default for ListingConfig {
+    fn default() -> Self {
+        ListingConfig {
+            cache_ttl: Duration::from_secs(60),
+            cache_capacity: 10_000,
+            invite_permissions: 0,
+            refresh_margin: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A user's guilds, in display order.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub guilds: Vec<GuildView>,
+    /// Discord could not be asked; this is the last list it gave.
+    pub stale: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ListingError {
+    /// The Discord authorization is gone (revoked, refresh refused, or never
+    /// linked): the user must sign in with Discord again.
+    #[error("the Discord authorization is no longer valid; sign in again")]
+    ReauthRequired,
+    #[error("Discord is rate limiting these requests; retry in {:.1} s", retry_after.as_secs_f64())]
+    RateLimited { retry_after: Duration },
+    #[error("Discord is unavailable: {0}")]
+    Discord(DiscordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ListingError {
+    /// Failures for which showing the last known list beats an error page.
+    fn allows_stale(&self) -> bool {
+        matches!(
+            self,
+            ListingError::RateLimited { .. } | ListingError::Discord(_)
+        )
+    }
+}
+
+impl From<DiscordError> for ListingError {
+    fn from(e: DiscordError) -> Self {
+        match e {
+            DiscordError::Unauthorized | DiscordError::InvalidGrant { .. } => {
+                ListingError::ReauthRequired
+            }
+            DiscordError::RateLimited { retry_after } => ListingError::RateLimited { retry_after },
+            other => ListingError::Discord(other),
+        }
+    }
+}
+
+/// The guild listing service; cheap to clone.
+#[derive(Clone)]
+pub struct GuildListing {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    discord: DiscordClient,
+    config: ListingConfig,
+    cache: GuildCache,
+    /// One lock per user with a request in flight: concurrent page loads for
+    /// one user make one token refresh and one guild fetch between them.
+    user_locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl GuildListing {
+    pub fn new(store: Store, discord: DiscordClient, config: ListingConfig) -> Self {
+        GuildListing {
+            inner: Arc::new(Inner {
+                cache: GuildCache::new(config.cache_ttl, config.cache_capacity),
+                store,
+                discord,
+                config,
+                user_locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The user's guilds: from the cache within its TTL, else from Discord
+    /// (refreshing the token first if it is about to expire), else — when
+    /// Discord fails and an older list exists — that list, marked stale.
+    pub async fn for_user(&self, user: UserId) -> Result<Listing, ListingError> {
+        if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
+            return self.view(&guilds, false).await;
+        }
+        let fetched = self
+            .with_user_lock(user, async {
+                // Someone holding the lock before us may have filled the cache.
+                if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
+                    return Ok(guilds);
+                }
+                let token = self.fresh_token_locked(user).await?;
+                let guilds = Arc::new(self.inner.discord.current_user_guilds(&token).await?);
+                self.inner.cache.put(user, guilds.clone());
+                Ok(guilds)
+            })
+            .await;
+        match fetched {
+            Ok(guilds) => self.view(&guilds, false).await,
+            Err(e) if e.allows_stale() => match self.inner.cache.get(user) {
+                Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
+                    tracing::warn!(user, error = %e, "Discord unavailable; serving the cached guild list");
+                    self.view(&guilds, true).await
+                }
+                Lookup::Missing => Err(e),
+            },
+            Err(e) => {
+                if matches!(e, ListingError::ReauthRequired) {
+                    self.inner.cache.forget(user);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// One guild of the user's, or `None` when they are not in it.
+    pub async fn guild(
+        &self,
+        user: UserId,
+        guild_id: &str,
+    ) -> Result<Option<(GuildView, bool)>, ListingError> {
+        let listing = self.for_user(user).await?;
+        Ok(listing
+            .guilds
+            .into_iter()
+            .find(|g| g.id == guild_id)
+            .map(|g| (g, listing.stale)))
+    }
+
+    /// A usable access token for the user, refreshed if it is about to expire.
+    pub async fn access_token(&self, user: UserId) -> Result<Secret, ListingError> {
+        self.with_user_lock(user, self.fresh_token_locked(user))
+            .await
+    }
+
+    /// Drops the user's cached list (after a new login, or logout).
+    pub fn invalidate(&self, user: UserId) {
+        self.inner.cache.forget(user);
+    }
+
+    async fn with_user_lock<T>(
+        &self,
+        user: UserId,
+        work: impl Future<Output = Result<T, ListingError>>,
+    ) -> Result<T, ListingError> {
+        let lock = {
+            let mut locks = self.locks();
+            locks.entry(user).or_default().clone()
+        };
+        let result = {
+            let _guard = lock.lock().await;
+            work.await
+        };
+        // Forget the lock once nobody else waits on it, so the map stays as
+        // small as the number of users with requests in flight.
+        let mut locks = self.locks();
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(&user);
+        }
+        result
+    }
+
+    fn locks(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Arc<tokio::sync::Mutex<()>>>> {
+        self.inner
+            .user_locks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Must run under the user's lock: Discord refresh tokens are single-use,
+    /// so two concurrent refreshes would log the user out.
+    async fn fresh_token_locked(&self, user: UserId) -> Result<Secret, ListingError> {
+        let account = self.account(user).await?;
+        if !self.expiring(&account) {
+            return Ok(account.access_token);
+        }
+        let Some(refresh) = account.refresh_token.clone() else {
+            return Err(ListingError::ReauthRequired);
+        };
+        match self.inner.discord.refresh_token(&refresh).await {
+            Ok(token) => {
+                let update = TokenUpdate {
+                    access_token: token.access_token.clone(),
+                    expires_at: token.expires_at,
+                    // Discord always rotates; keep the old one if a provider does not.
+                    refresh_token: token.refresh_token.or(Some(refresh)),
+                };
+                self.inner.store.update_tokens(account.id, &update).await?;
+                tracing::info!(user, "refreshed the Discord access token");
+                Ok(token.access_token)
+            }
+            Err(DiscordError::InvalidGrant { .. }) => {
+                // Another portal replica may have refreshed first, spending the
+                // refresh token we read: its new pair is in the store.
+                let reread = self.account(user).await?;
+                if reread.access_token != account.access_token && !self.expiring(&reread) {
+                    Ok(reread.access_token)
+                } else {
+                    Err(ListingError::ReauthRequired)
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn account(&self, user: UserId) -> Result<OAuthAccount, ListingError> {
+        self.inner
+            .store
+            .oauth_account_for_user(user, OAUTH_NAME)
+            .await?
+            .ok_or(ListingError::ReauthRequired)
+    }
+
+    fn expiring(&self, account: &OAuthAccount) -> bool {
+        let margin = self.inner.config.refresh_margin.as_secs() as i64;
+        account
+            .expires_at
+            .is_some_and(|at| at - Utc::now().timestamp() <= margin)
+    }
+
+    async fn view(&self, guilds: &[PartialGuild], stale: bool) -> Result<Listing, ListingError> {
+        let ids: Vec<u64> = guilds.iter().filter_map(|g| g.id.parse().ok()).collect();
+        // Presence is read on every view, not cached: the bot joining a guild
+        // should show on the next reload.
+        let present = self.inner.store.bot_guilds_present(&ids).await?;
+        let discord = &self.inner.discord;
+        let cdn = discord.config().cdn_url.as_str();
+        let perms = self.inner.config.invite_permissions;
+        let mut views: Vec<GuildView> = guilds
+            .iter()
+            .map(|g| {
+                let in_guild = g.id.parse().is_ok_and(|id: u64| present.contains(&id));
+                GuildView::build(g, in_guild, cdn, |id| discord.bot_invite_url(id, perms))
+            })
+            .collect();
+        view::sort(&mut views);
+        Ok(Listing {
+            guilds: views,
+            stale,
+        })
+    }
+}
