@@ -141,7 +141,6 @@ async fn callback_refusals_happen_before_the_code_is_spent() {
             .into_owned()
             .collect();
     let code = &q["code"];
-    let state = &q["state"];
 
     // Consent denied: a friendly page, not a crash.
     let denied = app
@@ -237,7 +236,6 @@ async fn callback_refusals_happen_before_the_code_is_spent() {
     let ok = app.client.get(&callback).send().await.unwrap();
     assert_eq!(ok.status(), 302);
     assert_eq!(app.token_requests(), 1);
-    let _ = state;
     app.stop().await;
 }
 
@@ -260,7 +258,7 @@ async fn a_replayed_callback_is_refused_even_with_the_cookie() {
     let first = app.client.get(&callback).send().await.unwrap();
     assert_eq!(first.status(), 302);
     let replay = reqwest::Client::new()
-        .get(&callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
+        .get(callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
         .header("cookie", format!("fastapiusersoauthcsrf={csrftoken}"))
         .send()
         .await

@@ -57,10 +57,10 @@ mod tests {
             ),
             "https://cdn.discordapp.com/avatars/80351110224678912/a_d5efa99b3eeaa7dd43acca82f5692432.gif"
         );
-        // (80351110224678912 >> 22) % 6 == 19157048672 % 6 == 2
+        // (80351110224678912 >> 22) % 6 == 19157197529 % 6 == 5
         assert_eq!(
             avatar_url(CDN, "80351110224678912", None, "0"),
-            "https://cdn.discordapp.com/embed/avatars/2.png"
+            "https://cdn.discordapp.com/embed/avatars/5.png"
         );
         assert_eq!(
             avatar_url(CDN, "1", None, "1337"),

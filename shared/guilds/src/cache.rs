@@ -67,10 +67,10 @@ impl GuildCache {
         if map.len() >= self.capacity && !map.contains_key(&user) {
             let keep = self.keep_stale_for;
             map.retain(|_, e| e.fetched.elapsed() < keep);
-            if map.len() >= self.capacity {
-                if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.fetched).map(|(k, _)| *k) {
-                    map.remove(&oldest);
-                }
+            if map.len() >= self.capacity
+                && let Some(oldest) = map.iter().min_by_key(|(_, e)| e.fetched).map(|(k, _)| *k)
+            {
+                map.remove(&oldest);
             }
         }
         map.insert(

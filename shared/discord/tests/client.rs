@@ -1,0 +1,364 @@
+//! The Discord client against the stand-in: OAuth2, users, guilds, rate
+//! limits, server errors, timeouts — over real HTTP on 127.0.0.1.
+
+use std::time::{Duration, Instant};
+
+use discord::{AuthorizeRequest, DiscordClient, DiscordConfig, DiscordError, OAuthToken, pkce};
+use discord_standin::{Fault, Fixture, FixtureGuild, StandIn};
+use settings::Secret;
+
+const REDIRECT: &str = "http://127.0.0.1:1/callback";
+
+fn fixture() -> Fixture {
+    let mut f = Fixture::demo();
+    f.client_id = "42".into();
+    f.client_secret = "client-secret-value".into();
+    f.auto_approve = true;
+    f
+}
+
+fn client_for(standin: &StandIn, tweak: impl FnOnce(&mut DiscordConfig)) -> DiscordClient {
+    let mut c = DiscordConfig::new("42", Secret::new("client-secret-value"));
+    c.api_url = standin.api_url();
+    c.authorize_url = standin.authorize_url();
+    c.cdn_url = standin.cdn_url();
+    c.max_rate_limit_wait = Duration::from_secs(2);
+    tweak(&mut c);
+    DiscordClient::new(c).unwrap()
+}
+
+/// Authorize (auto-approved) and return the code from the redirect.
+async fn code(client: &DiscordClient, challenge: Option<&str>) -> String {
+    let url = client.authorize_url(&AuthorizeRequest {
+        redirect_uri: REDIRECT,
+        scopes: &["identify", "email", "guilds"],
+        state: "s",
+        code_challenge: challenge,
+        prompt: None,
+    });
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(q["state"], "s");
+    q["code"].clone()
+}
+
+async fn login(client: &DiscordClient) -> OAuthToken {
+    let c = code(client, None).await;
+    client.exchange_code(&c, REDIRECT, None).await.unwrap()
+}
+
+#[tokio::test]
+async fn code_exchange_with_and_without_pkce() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let before = chrono::Utc::now().timestamp();
+    let token = login(&client).await;
+    assert_eq!(token.token_type, "Bearer");
+    assert_eq!(token.scope, "identify email guilds");
+    let exp = token.expires_at.unwrap();
+    assert!(exp >= before + 604_800 && exp <= chrono::Utc::now().timestamp() + 604_800);
+
+    let req = standin
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v10/oauth2/token")
+        .unwrap();
+    assert!(req.header("authorization").unwrap().starts_with("Basic "));
+    assert_eq!(
+        req.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert!(
+        req.header("user-agent")
+            .unwrap()
+            .starts_with("DiscordBot (")
+    );
+    assert!(req.body.contains("grant_type=authorization_code"));
+
+    // Codes are single-use.
+    let c = code(&client, None).await;
+    client.exchange_code(&c, REDIRECT, None).await.unwrap();
+    let again = client.exchange_code(&c, REDIRECT, None).await.unwrap_err();
+    assert!(
+        matches!(again, DiscordError::InvalidGrant { .. }),
+        "{again:?}"
+    );
+
+    let verifier = pkce::new_verifier();
+    let c = code(&client, Some(&pkce::challenge(&verifier))).await;
+    let wrong = client
+        .exchange_code(&c, REDIRECT, Some(&pkce::new_verifier()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(wrong, DiscordError::InvalidGrant { .. }),
+        "{wrong:?}"
+    );
+    let c = code(&client, Some(&pkce::challenge(&verifier))).await;
+    let short = client
+        .exchange_code(&c, REDIRECT, Some("too-short"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(short, DiscordError::OAuth { ref error, .. } if error == "invalid_request"),
+        "{short:?}"
+    );
+    let c = code(&client, Some(&pkce::challenge(&verifier))).await;
+    client
+        .exchange_code(&c, REDIRECT, Some(&verifier))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_revoke_ends_the_authorization() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let first = login(&client).await;
+    let old_refresh = first.refresh_token.clone().unwrap();
+    let second = client.refresh_token(&old_refresh).await.unwrap();
+    assert_ne!(second.access_token, first.access_token);
+    let reused = client.refresh_token(&old_refresh).await.unwrap_err();
+    assert!(
+        matches!(reused, DiscordError::InvalidGrant { .. }),
+        "single-use: {reused:?}"
+    );
+    client.current_user(&second.access_token).await.unwrap();
+
+    client.revoke_token(&second.access_token).await.unwrap();
+    let gone = client.current_user(&second.access_token).await.unwrap_err();
+    assert!(matches!(gone, DiscordError::Unauthorized), "{gone:?}");
+    let refresh_gone = client
+        .refresh_token(second.refresh_token.as_ref().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(refresh_gone, DiscordError::InvalidGrant { .. }));
+    // 401s are never retried.
+    let me_calls = standin
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v10/users/@me" && r.status == 401)
+        .count();
+    assert_eq!(me_calls, 1);
+}
+
+#[tokio::test]
+async fn id_email_only_when_verified_and_profile_urls() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    let (id, email) = client.get_id_email(&token.access_token).await.unwrap();
+    assert_eq!(id, "80351110224678912");
+    assert_eq!(email.as_deref(), Some("demo@guildhall.example"));
+    let me = client.current_user(&token.access_token).await.unwrap();
+    assert_eq!(me.display_name(), "Nelly the Admin");
+    assert_eq!(
+        me.avatar_url("https://cdn.discordapp.com"),
+        "https://cdn.discordapp.com/avatars/80351110224678912/8342729096ea3675442027381ff50dfe.png"
+    );
+
+    standin.update_fixture(|f| {
+        f.users[0].verified = false;
+        f.users[0].avatar = None;
+        f.users[0].global_name = None;
+    });
+    let (_, email) = client.get_id_email(&token.access_token).await.unwrap();
+    assert_eq!(email, None, "unverified email is not returned");
+    let me = client.current_user(&token.access_token).await.unwrap();
+    assert_eq!(me.display_name(), "nelly");
+    assert_eq!(
+        me.avatar_url("https://cdn.discordapp.com"),
+        "https://cdn.discordapp.com/embed/avatars/5.png"
+    );
+
+    // And the stand-in's CDN serves a real picture there.
+    let png = reqwest::get(me.avatar_url(&standin.cdn_url()))
+        .await
+        .unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+}
+
+#[tokio::test]
+async fn guild_pagination_over_450_guilds() {
+    let mut f = fixture();
+    f.users[0].guilds = (0..450u64)
+        .map(|i| FixtureGuild {
+            id: (900_000_000_000_000_000 + i * 7).to_string(),
+            name: format!("Guild {i}"),
+            icon: (i % 2 == 0).then(|| format!("a_{i:032x}")),
+            owner: i == 3,
+            permissions: if i % 3 == 0 { 2_251_799_813_685_247 } else { 0 },
+            features: vec![],
+        })
+        .collect();
+    let standin = StandIn::start(f).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    let guilds = client
+        .current_user_guilds(&token.access_token)
+        .await
+        .unwrap();
+    assert_eq!(guilds.len(), 450);
+    assert!(
+        guilds
+            .windows(2)
+            .all(|w| w[0].id.parse::<u64>().unwrap() < w[1].id.parse::<u64>().unwrap())
+    );
+    let pages: Vec<String> = standin
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v10/users/@me/guilds")
+        .map(|r| r.query.clone())
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(pages[0], "limit=200");
+    assert_eq!(pages[1], format!("limit=200&after={}", guilds[199].id));
+    assert_eq!(guilds[0].permissions.bits(), 2_251_799_813_685_247);
+    assert!(discord::can_manage(false, guilds[0].permissions));
+    assert!(!discord::can_manage(false, guilds[1].permissions));
+    assert!(
+        guilds[0]
+            .icon_url("https://cdn.discordapp.com")
+            .unwrap()
+            .ends_with(".gif")
+    );
+    assert_eq!(guilds[1].icon_url("https://cdn.discordapp.com"), None);
+}
+
+#[tokio::test]
+async fn a_429_is_waited_out_and_a_long_one_is_returned() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    standin.fault(
+        "/users/@me",
+        vec![Fault::RateLimited {
+            retry_after: 0.3,
+            global: false,
+        }],
+    );
+    client.current_user(&token.access_token).await.unwrap();
+    let calls: Vec<_> = standin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/api/v10/users/@me")
+        .collect();
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[0].status, 429);
+    assert!(calls[1].at.duration_since(calls[0].at) >= Duration::from_millis(300));
+
+    standin.fault(
+        "/users/@me",
+        vec![Fault::RateLimited {
+            retry_after: 30.0,
+            global: false,
+        }],
+    );
+    let started = Instant::now();
+    let err = client.current_user(&token.access_token).await.unwrap_err();
+    match err {
+        DiscordError::RateLimited { retry_after } => {
+            assert_eq!(retry_after, Duration::from_secs(30))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10), "no 30 s wait");
+    // The bucket is now known to be empty: the next call fails fast without
+    // calling Discord at all (no invalid requests towards a Cloudflare ban).
+    let before = standin.requests().len();
+    assert!(matches!(
+        client.current_user(&token.access_token).await,
+        Err(DiscordError::RateLimited { .. })
+    ));
+    assert_eq!(standin.requests().len(), before);
+}
+
+#[tokio::test]
+async fn a_global_429_pauses_every_call() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let a = login(&client).await;
+    let b = login(&client).await;
+    standin.clear_requests();
+    standin.fault(
+        "/users/@me",
+        vec![Fault::RateLimited {
+            retry_after: 0.5,
+            global: true,
+        }],
+    );
+    client.current_user(&a.access_token).await.unwrap();
+    // Another token, another route: still paused until the global limit passes.
+    let first = standin.requests()[0].at;
+    client.current_user_guilds(&b.access_token).await.unwrap();
+    let guilds_call = standin
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v10/users/@me/guilds")
+        .unwrap();
+    assert!(guilds_call.at.duration_since(first) >= Duration::from_millis(500));
+}
+
+#[tokio::test]
+async fn server_errors_malformed_json_and_timeouts_are_typed() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |c| c.request_timeout = Duration::from_millis(500));
+    let token = login(&client).await;
+
+    standin.fault("/users/@me", vec![Fault::Status(502)]);
+    client.current_user(&token.access_token).await.unwrap();
+    standin.fault("/users/@me", vec![Fault::Status(500), Fault::Status(503)]);
+    let err = client.current_user(&token.access_token).await.unwrap_err();
+    assert!(
+        matches!(err, DiscordError::Server { status: 503 }),
+        "one retry, then typed: {err:?}"
+    );
+
+    standin.fault("/users/@me", vec![Fault::MalformedJson]);
+    assert!(matches!(
+        client.current_user(&token.access_token).await,
+        Err(DiscordError::Decode(_))
+    ));
+
+    standin.fault("/users/@me", vec![Fault::Unauthorized]);
+    assert!(matches!(
+        client.current_user(&token.access_token).await,
+        Err(DiscordError::Unauthorized)
+    ));
+
+    standin.fault("/users/@me", vec![Fault::Delay(Duration::from_secs(5))]);
+    let started = Instant::now();
+    let err = client.current_user(&token.access_token).await.unwrap_err();
+    assert!(matches!(err, DiscordError::Timeout), "{err:?}");
+    // The bound is the timeout plus a margin for a loaded 2-core CI machine.
+    assert!(started.elapsed() < Duration::from_millis(500) + Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn secrets_never_print() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    let printed = format!("{token:?} {:?} {client:?}", client.config());
+    assert!(!printed.contains(token.access_token.expose()));
+    assert!(!printed.contains(token.refresh_token.as_ref().unwrap().expose()));
+    assert!(!printed.contains("client-secret-value"));
+    let err = client
+        .refresh_token(&Secret::new("refresh-secret-xyz"))
+        .await
+        .unwrap_err();
+    assert!(!format!("{err} {err:?}").contains("refresh-secret-xyz"));
+}

@@ -1,0 +1,169 @@
+//! The guild listing against the stand-in and a real store: ordering, bot
+//! presence, single-flight token refresh, re-authentication, stale fallback.
+
+use std::time::Duration;
+
+use discord::{AuthorizeRequest, DiscordClient, DiscordConfig};
+use discord_standin::{Fault, Fixture, StandIn};
+use guilds::{GuildListing, ListingConfig, ListingError};
+use settings::Secret;
+use store::testing::each_backend;
+use store::{OAuthCallback, Store, UserId};
+
+const REDIRECT: &str = "http://127.0.0.1:1/cb";
+
+async fn setup(store: &Store, fixture: Fixture, ttl: Duration) -> (StandIn, GuildListing, UserId) {
+    let standin = StandIn::start(fixture).await.unwrap();
+    let mut c = DiscordConfig::new("42", Secret::new("s3cret"));
+    c.api_url = standin.api_url();
+    c.authorize_url = standin.authorize_url();
+    c.cdn_url = standin.cdn_url();
+    let discord = DiscordClient::new(c).unwrap();
+    let url = discord.authorize_url(&AuthorizeRequest {
+        redirect_uri: REDIRECT,
+        scopes: &["identify", "email", "guilds"],
+        state: "x",
+        code_challenge: None,
+        prompt: None,
+    });
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let code = url::form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let token = discord.exchange_code(&code, REDIRECT, None).await.unwrap();
+    let me = discord.current_user(&token.access_token).await.unwrap();
+    let (user, _) = store
+        .oauth_callback(OAuthCallback {
+            oauth_name: guilds::OAUTH_NAME,
+            access_token: &token.access_token,
+            account_id: &me.id,
+            account_email: me.email.as_deref().unwrap(),
+            expires_at: token.expires_at,
+            refresh_token: token.refresh_token.as_ref(),
+            associate_by_email: true,
+            is_verified_by_default: false,
+        })
+        .await
+        .unwrap();
+    let listing = GuildListing::new(
+        store.clone(),
+        discord,
+        ListingConfig {
+            cache_ttl: ttl,
+            invite_permissions: 8,
+            ..ListingConfig::default()
+        },
+    );
+    (standin, listing, user.id)
+}
+
+fn fixture() -> Fixture {
+    let mut f = Fixture::demo();
+    f.client_id = "42".into();
+    f.client_secret = "s3cret".into();
+    f.auto_approve = true;
+    f
+}
+
+#[tokio::test]
+async fn order_presence_and_invites_on_every_backend() {
+    each_backend(|store, backend| async move {
+        let (_standin, listing, user) = setup(&store, fixture(), Duration::from_secs(60)).await;
+        store
+            .bot_guilds_replace_shard(0, &[1100000000000000103, 1100000000000000105])
+            .await
+            .unwrap();
+        let list = listing.for_user(user).await.unwrap();
+        assert!(!list.stale);
+        assert_eq!(list.guilds.len(), 12);
+        assert_eq!(
+            list.guilds[0].id, "1100000000000000103",
+            "{backend:?}: manageable with the bot first"
+        );
+        assert!(list.guilds[0].bot_present && list.guilds[0].invite_url.is_none());
+        let member_with_bot = list
+            .guilds
+            .iter()
+            .find(|g| g.id == "1100000000000000105")
+            .unwrap();
+        assert!(member_with_bot.bot_present && !member_with_bot.can_manage);
+        let invite = list.guilds[1].invite_url.as_deref().unwrap();
+        assert!(
+            invite.contains("permissions=8")
+                && invite.contains(&format!("guild_id={}", list.guilds[1].id))
+        );
+        let names: Vec<_> = list
+            .guilds
+            .iter()
+            .filter(|g| g.can_manage && !g.bot_present)
+            .map(|g| g.name.to_lowercase())
+            .collect();
+        assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ten_concurrent_listings_with_an_expiring_token_refresh_once() {
+    each_backend(|store, _| async move {
+        let mut f = fixture();
+        f.access_token_lifetime = 30;
+        let (standin, listing, user) = setup(&store, f, Duration::ZERO).await;
+        standin.update_fixture(|f| f.access_token_lifetime = 604_800);
+        let results = futures::future::join_all((0..10).map(|_| listing.for_user(user))).await;
+        assert!(results.iter().all(Result::is_ok));
+        let refreshes = standin
+            .requests()
+            .iter()
+            .filter(|r| r.body.contains("grant_type=refresh_token"))
+            .count();
+        assert_eq!(refreshes, 1);
+        let account = store
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            account.expires_at.unwrap() > chrono::Utc::now().timestamp() + 600,
+            "the new pair is stored"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn revoked_is_reauth_and_discord_down_serves_stale() {
+    each_backend(|store, _| async move {
+        let (standin, listing, user) = setup(&store, fixture(), Duration::from_nanos(1)).await;
+        let fresh = listing.for_user(user).await.unwrap();
+        standin.fault(
+            "/users/@me/guilds",
+            vec![Fault::Status(500), Fault::Status(500)],
+        );
+        let stale = listing.for_user(user).await.unwrap();
+        assert!(stale.stale);
+        assert_eq!(stale.guilds, fresh.guilds);
+
+        standin.revoke_all_tokens();
+        assert!(matches!(
+            listing.for_user(user).await,
+            Err(ListingError::ReauthRequired)
+        ));
+        // A revoked authorization is not papered over with a stale list.
+        assert!(matches!(
+            listing.for_user(user).await,
+            Err(ListingError::ReauthRequired)
+        ));
+    })
+    .await;
+}
