@@ -198,13 +198,23 @@ pub async fn start(
 }
 
 /// The binary's main loop: serve until SIGTERM or Ctrl-C.
-pub async fn run(config: PortalConfig) -> Result<(), PortalError> {
+pub async fn run(mut config: PortalConfig) -> Result<(), PortalError> {
     let listener = TcpListener::bind(config.bind).await.map_err(|e| {
         PortalError::Startup(format!("cannot listen on PORTAL_BIND={}: {e}", config.bind))
     })?;
+    // Held for the life of the process: the demo's Discord.
+    let demo = if config.demo {
+        Some(crate::demo::prepare(&mut config).await?)
+    } else {
+        None
+    };
     let public_url = config.public_url.clone();
     let portal = start(config, listener).await?;
     tracing::info!(addr = %portal.addr, backend = portal.state.store.backend().name(), "portal listening; open {public_url}");
+    if let Some((_, fixture)) = &demo {
+        crate::demo::seed_bot_presence(&portal.state.store, fixture).await?;
+        println!("Guildhall demo running: open {public_url} in your browser (Ctrl-C to stop)");
+    }
     shutdown_signal().await;
     tracing::info!("shutting down");
     portal.shutdown().await;
