@@ -1,13 +1,83 @@
 //! The bot's configuration: one typed struct read once from the environment
 //! (and `.env`); a missing or malformed variable stops start-up naming it.
 
+use std::ops::RangeInclusive;
+
 use settings::{Env, EnvError, Secret};
+
+/// Which shards this process runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sharding {
+    /// Discord's recommended count, all in this process.
+    Auto,
+    /// `SHARD_RANGE` of `SHARD_COUNT` shards (several processes split one bot).
+    Range {
+        range: RangeInclusive<u32>,
+        total: u32,
+    },
+}
 
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     pub token: Secret,
     pub database_url: Secret,
     pub portal_public_url: String,
+    /// Register commands in this guild only (instant; for development).
+    pub dev_guild_id: Option<u64>,
+    pub sharding: Sharding,
+    /// Tests only: the base URL replacing `https://discord.com` for REST (and,
+    /// through `GET /gateway`, the gateway). Unset in production.
+    pub proxy_url: Option<String>,
+}
+
+fn invalid(name: &str, reason: String, expected: &str) -> EnvError {
+    EnvError::Invalid {
+        name: name.into(),
+        reason,
+        expected: expected.into(),
+    }
+}
+
+pub fn parse_sharding(count: Option<u32>, range: Option<&str>) -> Result<Sharding, EnvError> {
+    match (count, range) {
+        (None, None) => Ok(Sharding::Auto),
+        (Some(0), _) => Err(invalid(
+            "SHARD_COUNT",
+            "0".into(),
+            "a positive number of shards",
+        )),
+        (Some(total), None) => Ok(Sharding::Range {
+            range: 0..=total - 1,
+            total,
+        }),
+        (None, Some(_)) => Err(EnvError::Missing {
+            name: "SHARD_COUNT".into(),
+            hint:
+                "SHARD_RANGE needs SHARD_COUNT, the total number of shards across all bot processes"
+                    .into(),
+        }),
+        (Some(total), Some(raw)) => {
+            let expected = "a range such as 0-3 within SHARD_COUNT";
+            let (a, b) = match raw.split_once('-') {
+                Some((a, b)) => (a.trim(), b.trim()),
+                None => (raw.trim(), raw.trim()),
+            };
+            let (Ok(first), Ok(last)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+                return Err(invalid("SHARD_RANGE", format!("{raw:?}"), expected));
+            };
+            if first > last || last >= total {
+                return Err(invalid(
+                    "SHARD_RANGE",
+                    format!("{raw:?} with SHARD_COUNT={total}"),
+                    expected,
+                ));
+            }
+            Ok(Sharding::Range {
+                range: first..=last,
+                total,
+            })
+        }
+    }
 }
 
 impl BotConfig {
@@ -22,10 +92,17 @@ impl BotConfig {
             reason: e.to_string(),
             expected: "sqlite://path, postgres://… or mysql://…".into(),
         })?;
+        let count = env.parse_opt::<u32>("SHARD_COUNT", "a positive number of shards")?;
         Ok(BotConfig {
             token,
             database_url: Secret::new(database_url),
             portal_public_url: env.url("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000")?,
+            dev_guild_id: env.parse_opt("DISCORD_DEV_GUILD_ID", "a guild id (snowflake)")?,
+            sharding: parse_sharding(count, env.get("SHARD_RANGE"))?,
+            proxy_url: match env.get("DISCORD_PROXY_URL") {
+                Some(_) => Some(env.url("DISCORD_PROXY_URL", "")?),
+                None => None,
+            },
         })
     }
 }
@@ -37,9 +114,50 @@ mod tests {
     #[test]
     fn token_is_required_and_never_printed() {
         let e = BotConfig::from_env(&Env::default()).unwrap_err();
-        assert!(e.to_string().starts_with("DISCORD_BOT_TOKEN is not set"), "{e}");
-        let c = BotConfig::from_env(&Env::from_pairs([("DISCORD_BOT_TOKEN", "bot-token-value")])).unwrap();
+        assert!(
+            e.to_string().starts_with("DISCORD_BOT_TOKEN is not set"),
+            "{e}"
+        );
+        let c = BotConfig::from_env(&Env::from_pairs([("DISCORD_BOT_TOKEN", "bot-token-value")]))
+            .unwrap();
         assert!(!format!("{c:?}").contains("bot-token-value"));
         assert_eq!(c.portal_public_url, "http://127.0.0.1:8000");
+        assert_eq!(c.sharding, Sharding::Auto);
+        assert_eq!(c.proxy_url, None);
+    }
+
+    #[test]
+    fn shard_settings() {
+        assert_eq!(
+            parse_sharding(Some(4), Some("0-1")).unwrap(),
+            Sharding::Range {
+                range: 0..=1,
+                total: 4
+            }
+        );
+        assert_eq!(
+            parse_sharding(Some(4), Some("3")).unwrap(),
+            Sharding::Range {
+                range: 3..=3,
+                total: 4
+            }
+        );
+        assert_eq!(
+            parse_sharding(Some(2), None).unwrap(),
+            Sharding::Range {
+                range: 0..=1,
+                total: 2
+            }
+        );
+        for (count, range, name) in [
+            (Some(4), Some("2-4"), "SHARD_RANGE"),
+            (Some(4), Some("3-1"), "SHARD_RANGE"),
+            (Some(4), Some("a-b"), "SHARD_RANGE"),
+            (Some(0), None, "SHARD_COUNT"),
+            (None, Some("0-1"), "SHARD_COUNT"),
+        ] {
+            let e = parse_sharding(count, range).unwrap_err();
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
     }
 }

@@ -154,7 +154,11 @@ fn unreachable_database_fails_after_bounded_retries() {
 #[tokio::test]
 async fn demo_runs_offline_against_its_own_stand_in() {
     let dir = temp_dir("demo");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = KillOnDrop(
         base_command(&dir)
             .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
@@ -171,16 +175,28 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+        if client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             break;
         }
         assert!(Instant::now() < deadline, "demo never became ready");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let login = client.get(format!("{base}/discord/login")).send().await.unwrap();
+    let login = client
+        .get(format!("{base}/discord/login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(login.status(), 302);
     let to = login.headers()["location"].to_str().unwrap();
-    assert!(to.starts_with("http://127.0.0.1:"), "the demo never sends anyone to discord.com: {to}");
+    assert!(
+        to.starts_with("http://127.0.0.1:"),
+        "the demo never sends anyone to discord.com: {to}"
+    );
     let consent = client.get(to).send().await.unwrap().text().await.unwrap();
     assert!(consent.contains("id=\"authorize\""));
     let home = client.get(&base).send().await.unwrap();

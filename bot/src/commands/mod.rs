@@ -1,0 +1,3 @@
+//! Slash commands: thin poise adapters over plain functions.
+
+pub mod dashboard;

@@ -1,0 +1,141 @@
+//! The Guildhall bot: `/dashboard` DMs a login link to the portal, and the
+//! bot's guild presence is kept in the shared store. The builders here are
+//! used by `main` and by the end-to-end tests alike.
+
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod handler;
+pub mod links;
+pub mod presence;
+
+use std::sync::Arc;
+
+use serenity::all::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder, ShardManager};
+use store::{ConnectOptions, Store};
+use tokio::task::JoinHandle;
+
+use crate::config::{BotConfig, Sharding};
+use crate::error::BotError;
+
+/// What every command can reach.
+pub struct Data {
+    pub portal_public_url: String,
+}
+
+pub type Context<'a> = poise::Context<'a, Data, BotError>;
+
+async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().name, error = %error, "command failed");
+            let reply = poise::CreateReply::default()
+                .content("Sorry, something went wrong. Please try again in a moment.")
+                .ephemeral(true);
+            if let Err(e) = ctx.send(reply).await {
+                tracing::warn!(error = %e, "could not send the apology");
+            }
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %e, "error while handling an error");
+            }
+        }
+    }
+}
+
+pub fn framework(config: &BotConfig) -> poise::Framework<Data, BotError> {
+    let portal_public_url = config.portal_public_url.clone();
+    let dev_guild = config.dev_guild_id;
+    poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: vec![commands::dashboard::dashboard()],
+            on_error: |e| Box::pin(on_error(e)),
+            // Owners are not used; skipping the lookup saves a call at start-up.
+            initialize_owners: false,
+            ..Default::default()
+        })
+        .setup(move |ctx, _ready, framework| {
+            Box::pin(async move {
+                let commands = &framework.options().commands;
+                let registered = match dev_guild {
+                    Some(g) => {
+                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await
+                    }
+                    None => poise::builtins::register_globally(ctx, commands).await,
+                };
+                // A failed registration must not stop the bot: poise would wait
+                // forever, and the previous registration still works.
+                match registered {
+                    Ok(()) => tracing::info!(guild = ?dev_guild, "slash commands registered"),
+                    Err(e) => tracing::error!(error = %e, "could not register slash commands"),
+                }
+                Ok(Data { portal_public_url })
+            })
+        })
+        .build()
+}
+
+pub async fn client(config: &BotConfig, store: Store) -> Result<serenity::Client, BotError> {
+    let mut http = HttpBuilder::new(config.token.expose());
+    if let Some(proxy) = &config.proxy_url {
+        // serenity ignores the proxy unless its rate limiter is off; only the
+        // stand-in is ever reached this way, production keeps the limiter.
+        http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
+    }
+    ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+        .framework(framework(config))
+        .event_handler(handler::PresenceHandler { store })
+        .await
+        .map_err(BotError::Discord)
+}
+
+/// A bot whose shards are running.
+pub struct RunningBot {
+    pub shard_manager: Arc<ShardManager>,
+    pub store: Store,
+    task: JoinHandle<Result<(), BotError>>,
+}
+
+impl RunningBot {
+    /// Closes every shard's connection, then waits for the client to stop.
+    pub async fn shutdown(self) -> Result<(), BotError> {
+        self.shard_manager.shutdown_all().await;
+        self.task
+            .await
+            .map_err(|e| BotError::Startup(e.to_string()))?
+    }
+
+    /// Runs until the client stops by itself (fatal gateway error).
+    pub async fn wait(&mut self) -> Result<(), BotError> {
+        (&mut self.task)
+            .await
+            .map_err(|e| BotError::Startup(e.to_string()))?
+    }
+}
+
+pub async fn start(config: BotConfig) -> Result<RunningBot, BotError> {
+    let store = Store::connect(config.database_url.expose(), &ConnectOptions::default()).await?;
+    store.migrate().await?;
+    let mut client = client(&config, store.clone()).await?;
+    let shard_manager = client.shard_manager.clone();
+    let sharding = config.sharding.clone();
+    let task = tokio::spawn(async move {
+        let result = match sharding {
+            Sharding::Auto => client.start_autosharded().await,
+            // serenity 0.12 treats the end of this `Range` as inclusive
+            // (`init = end - start + 1`), so pass the last shard, not one past it.
+            Sharding::Range { range, total } => {
+                client
+                    .start_shard_range(*range.start()..*range.end(), total)
+                    .await
+            }
+        };
+        result.map_err(BotError::Discord)
+    });
+    Ok(RunningBot {
+        shard_manager,
+        store,
+        task,
+    })
+}

@@ -1,0 +1,187 @@
+//! JSON shapes the bot side of Discord sends, complete enough for serenity
+//! 0.12.5 to deserialize (a missing required field makes serenity drop an
+//! event silently — the bot's tests deserialize these into serenity's types
+//! so a mismatch fails loudly).
+
+use serde_json::{Value, json};
+
+pub const TIMESTAMP: &str = "2026-01-01T00:00:00.000000+00:00";
+
+pub fn user(id: u64, name: &str, bot: bool) -> Value {
+    json!({
+        "id": id.to_string(),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": null,
+        "bot": bot,
+        "public_flags": 0,
+        "flags": 0,
+    })
+}
+
+/// A guild as GUILD_CREATE carries it.
+pub fn guild(id: u64, owner_id: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": format!("Guild {id}"),
+        "icon": null,
+        "splash": null,
+        "discovery_splash": null,
+        "owner_id": owner_id.to_string(),
+        "afk_channel_id": null,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": [{
+            "id": id.to_string(),
+            "name": "@everyone",
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+            "hoist": false,
+            "icon": null,
+            "unicode_emoji": null,
+            "position": 0,
+            "permissions": "1071698660929",
+            "managed": false,
+            "mentionable": false,
+            "flags": 0,
+        }],
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "rules_channel_id": null,
+        "max_presences": null,
+        "max_members": 500000,
+        "vanity_url_code": null,
+        "description": null,
+        "banner": null,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "max_video_channel_users": 25,
+        "max_stage_video_channel_users": 50,
+        "nsfw_level": 0,
+        "stickers": [],
+        "premium_progress_bar_enabled": false,
+        "safety_alerts_channel_id": null,
+        "joined_at": TIMESTAMP,
+        "large": false,
+        "unavailable": false,
+        "member_count": 2,
+        "voice_states": [],
+        "members": [],
+        "channels": [],
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+        "lazy": true,
+    })
+}
+
+pub fn message(id: u64, channel_id: u64, author: Value, content: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": channel_id.to_string(),
+        "author": author,
+        "content": content,
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "mention_channels": [],
+        "attachments": [],
+        "embeds": [],
+        "reactions": [],
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
+        "components": [],
+    })
+}
+
+pub fn dm_channel(id: u64, recipient: Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [recipient],
+    })
+}
+
+pub fn application(app_id: u64, owner: Value) -> Value {
+    json!({
+        "id": app_id.to_string(),
+        "name": "Guildhall",
+        "icon": null,
+        "description": "",
+        "rpc_origins": [],
+        "bot_public": true,
+        "bot_require_code_grant": false,
+        "verify_key": "0000000000000000000000000000000000000000000000000000000000000000",
+        "owner": owner,
+        "team": null,
+        "flags": 0,
+        "summary": "",
+    })
+}
+
+/// An application command interaction (type 2) for `/name`, from a guild
+/// member (`guild_id` set) or from a DM.
+pub fn interaction(
+    id: u64,
+    app_id: u64,
+    token: &str,
+    call: &super::SlashCommand,
+    user: Value,
+) -> Value {
+    let (name, channel_id, guild_id) = (call.name.as_str(), call.channel_id, call.guild_id);
+    let command_id = app_id + 1;
+    let mut v = json!({
+        "id": id.to_string(),
+        "application_id": app_id.to_string(),
+        "type": 2,
+        "data": {"id": command_id.to_string(), "name": name, "type": 1},
+        "channel_id": channel_id.to_string(),
+        "channel": {"id": channel_id.to_string(), "type": if guild_id.is_some() { 0 } else { 1 }},
+        "token": token,
+        "version": 1,
+        "locale": "en-US",
+        "app_permissions": "2248473465835073",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": guild_id.unwrap_or(0).to_string()},
+        "context": if guild_id.is_some() { 0 } else { 1 },
+        "attachment_size_limit": 10485760,
+    });
+    match guild_id {
+        Some(g) => {
+            v["guild_id"] = json!(g.to_string());
+            v["guild_locale"] = json!("en-US");
+            v["member"] = json!({
+                "user": user,
+                "nick": null,
+                "avatar": null,
+                "roles": [],
+                "joined_at": TIMESTAMP,
+                "premium_since": null,
+                "deaf": false,
+                "mute": false,
+                "flags": 0,
+                "pending": false,
+                "permissions": "2248473465835073",
+            });
+        }
+        None => v["user"] = user,
+    }
+    v
+}

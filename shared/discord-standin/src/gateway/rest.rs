@@ -1,0 +1,215 @@
+//! The REST endpoints a poise/serenity bot calls, under `/api/v10`.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post, put};
+use serde_json::{Value, json};
+
+use super::{GwShared, payloads, socket};
+use crate::RecordedRequest;
+
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    shared: GwShared,
+    addr: SocketAddr,
+}
+
+pub(crate) fn router(shared: GwShared, addr: SocketAddr) -> Router {
+    let ctx = Ctx {
+        shared: shared.clone(),
+        addr,
+    };
+    Router::new()
+        .route("/api/v10/gateway", get(gateway))
+        .route("/api/v10/gateway/bot", get(gateway_bot))
+        .route("/api/v10/oauth2/applications/@me", get(application))
+        .route("/api/v10/applications/@me", get(application))
+        .route("/api/v10/users/@me", get(bot_user))
+        .route(
+            "/api/v10/applications/{app}/commands",
+            put(register).get(list_commands),
+        )
+        .route(
+            "/api/v10/applications/{app}/guilds/{guild}/commands",
+            put(register).get(list_commands),
+        )
+        .route(
+            "/api/v10/interactions/{id}/{token}/callback",
+            post(callback),
+        )
+        .route("/api/v10/webhooks/{app}/{token}", post(webhook_message))
+        .route(
+            "/api/v10/webhooks/{app}/{token}/messages/{message}",
+            patch(webhook_message).get(webhook_message),
+        )
+        .route("/api/v10/users/@me/channels", post(open_dm))
+        .route("/api/v10/channels/{id}/messages", post(send_message))
+        .route("/ws", get(upgrade))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(shared, record))
+        .with_state(ctx)
+}
+
+async fn record(State(shared): State<GwShared>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let index = {
+        let mut inner = shared.lock();
+        inner.log.push(RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query: parts.uri.query().unwrap_or_default().to_owned(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            at: std::time::Instant::now(),
+            status: 0,
+        });
+        inner.log.len() - 1
+    };
+    let mut response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let h = response.headers_mut();
+    for (k, v) in [
+        ("x-ratelimit-limit", "5"),
+        ("x-ratelimit-remaining", "4"),
+        ("x-ratelimit-reset-after", "1.000"),
+        ("x-ratelimit-bucket", "bot-standin"),
+    ] {
+        h.insert(k, axum::http::HeaderValue::from_static(v));
+    }
+    if let Some(entry) = shared.lock().log.get_mut(index) {
+        entry.status = response.status().as_u16();
+    }
+    response
+}
+
+async fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": "404: Not Found", "code": 0})),
+    )
+        .into_response()
+}
+
+fn ws_url(ctx: &Ctx) -> String {
+    format!("ws://{}/ws", ctx.addr)
+}
+
+async fn gateway(State(ctx): State<Ctx>) -> Json<Value> {
+    Json(json!({"url": ws_url(&ctx)}))
+}
+
+async fn gateway_bot(State(ctx): State<Ctx>) -> Json<Value> {
+    let shards = ctx.shared.lock().fixture.recommended_shards;
+    Json(json!({
+        "url": ws_url(&ctx),
+        "shards": shards,
+        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+    }))
+}
+
+fn bot(ctx: &Ctx) -> Value {
+    let id = ctx.shared.lock().fixture.bot_user_id;
+    payloads::user(id, "Guildhall", true)
+}
+
+async fn application(State(ctx): State<Ctx>) -> Json<Value> {
+    let app = ctx.shared.lock().fixture.application_id;
+    Json(payloads::application(
+        app,
+        payloads::user(app + 7, "owner", false),
+    ))
+}
+
+async fn bot_user(State(ctx): State<Ctx>) -> Json<Value> {
+    let mut u = bot(&ctx);
+    u["verified"] = json!(true);
+    u["mfa_enabled"] = json!(false);
+    Json(u)
+}
+
+/// Bulk overwrite: answers with no commands, which every client accepts.
+async fn register() -> Json<Value> {
+    Json(json!([]))
+}
+
+async fn list_commands() -> Json<Value> {
+    Json(json!([]))
+}
+
+async fn callback(Path((_id, _token)): Path<(String, String)>) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn webhook_message(State(ctx): State<Ctx>) -> Json<Value> {
+    let (id, author) = {
+        let mut inner = ctx.shared.lock();
+        (
+            inner.next_snowflake(),
+            payloads::user(inner.fixture.bot_user_id, "Guildhall", true),
+        )
+    };
+    Json(payloads::message(id, 1, author, ""))
+}
+
+async fn open_dm(State(ctx): State<Ctx>, Json(body): Json<Value>) -> Response {
+    let Some(recipient) = body
+        .get("recipient_id")
+        .and_then(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_u64().map(|n| n.to_string()))
+        })
+        .and_then(|s| s.parse::<u64>().ok())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid Form Body", "code": 50035})),
+        )
+            .into_response();
+    };
+    let channel = recipient.wrapping_add(17);
+    Json(payloads::dm_channel(
+        channel,
+        payloads::user(recipient, "member", false),
+    ))
+    .into_response()
+}
+
+async fn send_message(State(ctx): State<Ctx>, Path(channel): Path<u64>) -> Response {
+    let mut inner = ctx.shared.lock();
+    if inner.dm_fails {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"message": "Cannot send messages to this user", "code": 50007})),
+        )
+            .into_response();
+    }
+    let id = inner.next_snowflake();
+    let author = payloads::user(inner.fixture.bot_user_id, "Guildhall", true);
+    Json(payloads::message(id, channel, author, "")).into_response()
+}
+
+async fn upgrade(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {
+    let resume = ws_url(&ctx);
+    ws.on_upgrade(move |socket| socket::session(socket, ctx.shared, resume))
+}

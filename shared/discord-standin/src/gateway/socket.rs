@@ -1,0 +1,106 @@
+//! One gateway connection: HELLO, then IDENTIFY → READY (or RESUME →
+//! RESUMED), heartbeats answered, dispatches forwarded from the test.
+
+use axum::extract::ws::{Message, WebSocket};
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{GatewayFrame, GwShared, payloads};
+
+pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: String) {
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}}).to_string();
+    if sink.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    // Outgoing frames (ours and the test's dispatches) go through one task.
+    let writer = tokio::spawn(async move {
+        while let Some(text) = rx.recv().await {
+            if sink.send(Message::Text(text.into())).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+
+    let mut shard: Option<u32> = None;
+    while let Some(Ok(message)) = stream.next().await {
+        let text = match message {
+            Message::Text(t) => t.to_string(),
+            Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+            Message::Close(_) => break,
+            _ => continue,
+        };
+        let Ok(payload) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        shared.lock().frames.push(GatewayFrame {
+            shard,
+            payload: payload.clone(),
+        });
+        match payload["op"].as_u64() {
+            Some(1) => {
+                let _ = tx.send(json!({"op": 11}).to_string());
+            }
+            Some(2) => {
+                let id = payload["d"]["shard"][0].as_u64().unwrap_or(0) as u32;
+                let count = payload["d"]["shard"][1].as_u64().unwrap_or(1);
+                shard = Some(id);
+                let mut inner = shared.lock();
+                inner.shards.insert(id, tx.clone());
+                let guilds: Vec<Value> = inner
+                    .fixture
+                    .ready_guilds
+                    .get(&id)
+                    .map(|g| {
+                        g.iter()
+                            .map(|g| json!({"id": g.to_string(), "unavailable": true}))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let app = inner.fixture.application_id;
+                let ready = json!({
+                    "v": 10,
+                    "user": payloads::user(inner.fixture.bot_user_id, "Guildhall", true),
+                    "guilds": guilds,
+                    "session_id": format!("session-{id}"),
+                    "resume_gateway_url": resume_url,
+                    "application": {"id": app.to_string(), "flags": 0},
+                    "shard": [id, count],
+                    "private_channels": [],
+                    "relationships": [],
+                    "presences": [],
+                    "user_settings": {},
+                    "geo_ordered_rtc_regions": [],
+                    "guild_join_requests": [],
+                    "session_type": "normal",
+                });
+                inner.dispatch(id, "READY", ready);
+                inner.ready_sent.push(id);
+            }
+            Some(6) => {
+                // Tolerate RESUME: re-attach the shard and confirm.
+                let id = payload["d"]["session_id"]
+                    .as_str()
+                    .and_then(|s| s.strip_prefix("session-"))
+                    .and_then(|s| s.parse::<u32>().ok())
+                    .unwrap_or(0);
+                shard = Some(id);
+                let mut inner = shared.lock();
+                inner.shards.insert(id, tx.clone());
+                inner.dispatch(id, "RESUMED", json!({}));
+            }
+            _ => {}
+        }
+    }
+    if let Some(id) = shard {
+        let mut inner = shared.lock();
+        if inner.shards.get(&id).is_some_and(|s| s.same_channel(&tx)) {
+            inner.shards.remove(&id);
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
