@@ -22,10 +22,10 @@ impl BotError {
     /// Sorts a failed DM: closed DMs are expected and handled; anything else
     /// is a real error.
     pub fn from_dm_failure(e: serenity::Error) -> BotError {
-        if let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = &e {
-            if response.error.code == DM_CLOSED {
-                return BotError::DmClosed;
-            }
+        if let serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) = &e
+            && response.error.code == DM_CLOSED
+        {
+            return BotError::DmClosed;
         }
         BotError::Discord(e)
     }

@@ -125,7 +125,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
 
     let followup = standin
         .wait_for_request(WAIT, |r| {
-            r.path.contains(&format!("/webhooks/")) && r.path.contains(&token)
+            r.path.contains("/webhooks/") && r.path.contains(&token)
         })
         .await
         .expect("the ephemeral answer");

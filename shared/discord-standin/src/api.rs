@@ -2,13 +2,20 @@
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::state::{Grant, Shared};
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/v10/users/@me", get(me))
+        .route("/api/v10/users/@me/guilds", get(my_guilds))
+}
 
 fn unauthorized() -> Response {
     (
@@ -41,7 +48,7 @@ fn grant(shared: &Shared, headers: &HeaderMap) -> Option<Grant> {
 }
 
 /// `GET /api/v10/users/@me`
-pub(crate) async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
     let Some(g) = grant(&shared, &headers) else {
         return unauthorized();
     };
@@ -88,7 +95,7 @@ fn invalid_form(field: &str, message: &str) -> Response {
 }
 
 /// `GET /api/v10/users/@me/guilds?limit&before&after&with_counts`
-pub(crate) async fn my_guilds(
+async fn my_guilds(
     State(shared): State<Shared>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,

@@ -1,133 +1,90 @@
-//! Generated pictures for the CDN paths, so the offline demo shows real
-//! avatars and icons: a 64×64 PNG in a colour derived from the hash.
+//! The CDN paths Guildhall links to — guild icons, avatars, default avatars —
+//! answered with generated pictures in a colour derived from the hash.
 
-use axum::extract::Path;
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
-const SIZE: u32 = 64;
+use crate::images;
+use crate::state::Shared;
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xffff_ffffu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+/// Pixels when no `?size=` is given.
+const DEFAULT_SIZE: u32 = 128;
+/// Bigger requests are drawn at this size: the pictures are uncompressed.
+const MAX_DRAWN: u32 = 256;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/icons/{id}/{file}", get(icon))
+        .route("/avatars/{id}/{file}", get(avatar))
+        .route("/embed/avatars/{file}", get(default_avatar))
 }
 
-fn adler32(data: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for &d in data {
-        a = (a + u32::from(d)) % 65521;
-        b = (b + a) % 65521;
-    }
-    (b << 16) | a
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404: Not Found").into_response()
 }
 
-fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut c = kind.to_vec();
-    c.extend_from_slice(data);
-    out.extend_from_slice(&c);
-    out.extend_from_slice(&crc32(&c).to_be_bytes());
-}
-
-/// A PNG: a disc of `fg` on `bg`, so it reads as an avatar or icon.
-pub(crate) fn png(bg: [u8; 3], fg: [u8; 3]) -> Vec<u8> {
-    let mut raw = Vec::with_capacity(((SIZE * 3 + 1) * SIZE) as usize);
-    let c = SIZE as i32 / 2;
-    for y in 0..SIZE as i32 {
-        raw.push(0); // filter: none
-        for x in 0..SIZE as i32 {
-            let d = (x - c) * (x - c) + (y - c) * (y - c);
-            raw.extend_from_slice(if d < (c * c) / 3 { &fg } else { &bg });
-        }
-    }
-    // zlib stream of stored (uncompressed) deflate blocks.
-    let mut z = vec![0x78, 0x01];
-    let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
-    for (i, block) in blocks.iter().enumerate() {
-        z.push(u8::from(i + 1 == blocks.len()));
-        let len = block.len() as u16;
-        z.extend_from_slice(&len.to_le_bytes());
-        z.extend_from_slice(&(!len).to_le_bytes());
-        z.extend_from_slice(block);
-    }
-    z.extend_from_slice(&adler32(&raw).to_be_bytes());
-
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&SIZE.to_be_bytes());
-    ihdr.extend_from_slice(&SIZE.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
-    chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &z);
-    chunk(&mut out, b"IEND", &[]);
-    out
-}
-
-fn colours(seed: &str) -> ([u8; 3], [u8; 3]) {
-    let h = seed.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    let bg = [
-        (h >> 16) as u8 | 0x40,
-        (h >> 8) as u8 | 0x40,
-        h as u8 | 0x40,
-    ];
-    let fg = [255 - bg[0] / 2, 255 - bg[1] / 2, 255 - bg[2] / 2];
-    (bg, fg)
-}
-
-fn image(seed: &str, file: &str) -> Response {
-    let Some((_, ext)) = file.rsplit_once('.') else {
-        return StatusCode::NOT_FOUND.into_response();
+fn image(seed: &str, file: &str, q: &HashMap<String, String>) -> Response {
+    let Some((hash, ext)) = file.rsplit_once('.') else {
+        return not_found();
     };
-    // Browsers sniff image bytes, so a PNG body serves .gif/.webp requests too.
-    let mime = match ext {
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "jpg" | "jpeg" => "image/jpeg",
-        _ => return StatusCode::NOT_FOUND.into_response(),
+    // Discord accepts powers of two from 16 to 4096 and refuses anything else.
+    let size = match q.get("size").map(|s| s.parse::<u32>()) {
+        None => DEFAULT_SIZE,
+        Some(Ok(n)) if (16..=4096).contains(&n) && n.is_power_of_two() => n,
+        Some(_) => return (StatusCode::BAD_REQUEST, "Invalid size").into_response(),
     };
-    let (bg, fg) = colours(seed);
+    let drawn = size.min(MAX_DRAWN);
+    let palette = images::palette(seed);
+    let animated = hash.starts_with("a_");
+    let (mime, bytes) = match ext {
+        "png" => ("image/png", images::png(palette, drawn)),
+        "gif" => ("image/gif", images::gif(palette, drawn, animated)),
+        // No WebP or JPEG encoder here: answer a PNG and say so, rather
+        // than mislabel the bytes.
+        "webp" | "jpg" | "jpeg" => ("image/png", images::png(palette, drawn)),
+        _ => return not_found(),
+    };
     (
         [
             (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
+            // Hashes change when pictures change, so like Discord: cache long.
+            (header::CACHE_CONTROL, "public, max-age=31536000"),
         ],
-        png(bg, fg),
+        bytes,
     )
         .into_response()
 }
 
-pub(crate) async fn icon(Path((id, file)): Path<(String, String)>) -> Response {
-    image(&format!("{id}/{file}"), &file)
+async fn icon(
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    image(&format!("{id}/{file}"), &file, &q)
 }
 
-pub(crate) async fn avatar(Path((id, file)): Path<(String, String)>) -> Response {
-    image(&format!("{id}/{file}"), &file)
+async fn avatar(
+    Path((id, file)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    image(&format!("{id}/{file}"), &file, &q)
 }
 
-pub(crate) async fn default_avatar(Path(file): Path<String>) -> Response {
-    image(&file, &file)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn png_is_well_formed() {
-        let p = super::png([1, 2, 3], [4, 5, 6]);
-        assert_eq!(&p[..8], b"\x89PNG\r\n\x1a\n");
-        assert_eq!(&p[p.len() - 8..p.len() - 4], b"IEND");
-        assert_eq!(super::crc32(b"IEND"), 0xae42_6082);
+async fn default_avatar(
+    Path(file): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    // Discord has six default avatars, 0.png to 5.png.
+    let valid = file
+        .strip_suffix(".png")
+        .and_then(|i| i.parse::<u8>().ok())
+        .is_some_and(|i| i < 6);
+    if !valid {
+        return not_found();
     }
+    image(&format!("embed/{file}"), &file, &q)
 }

@@ -1,16 +1,17 @@
-//! Discord's rate-limit headers on every API answer, and the bodies of
-//! scripted faults.
+//! Discord's `X-RateLimit-*` headers on every API answer. The stand-in never
+//! enforces limits on its own (tests would slow down for nothing); it
+//! advertises a roomy bucket and leaves real pressure to scripted faults.
 
-use axum::Json;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::Response;
 
-use crate::Fault;
-
+/// Requests per bucket window, as advertised.
 const LIMIT: u32 = 5;
+/// Seconds until an advertised bucket refills.
+const WINDOW: f64 = 1.0;
 
-fn bucket_id(route: &str) -> String {
+/// Discord's bucket ids are opaque hashes; one per route, stable across runs.
+pub(crate) fn bucket_id(route: &str) -> String {
     let h = route.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
@@ -25,72 +26,53 @@ fn set(response: &mut Response, name: &'static str, value: String) {
     }
 }
 
-/// `X-RateLimit-*` on an API answer (a 429 already carries its own).
-pub(crate) fn stamp(response: &mut Response, route: &str) {
-    if response.headers().contains_key("x-ratelimit-bucket") {
-        return;
-    }
-    let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+fn now_secs() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
+}
+
+fn bucket_headers(response: &mut Response, route: &str, remaining: u32, reset_after: f64) {
     set(response, "x-ratelimit-limit", LIMIT.to_string());
-    set(response, "x-ratelimit-remaining", (LIMIT - 1).to_string());
-    set(response, "x-ratelimit-reset", format!("{:.3}", now + 1.0));
-    set(response, "x-ratelimit-reset-after", "1.000".into());
+    set(response, "x-ratelimit-remaining", remaining.to_string());
+    set(
+        response,
+        "x-ratelimit-reset",
+        format!("{:.3}", now_secs() + reset_after),
+    );
+    set(
+        response,
+        "x-ratelimit-reset-after",
+        format!("{reset_after:.3}"),
+    );
     set(response, "x-ratelimit-bucket", bucket_id(route));
 }
 
-pub(crate) fn fault_response(fault: &Fault) -> Response {
-    match fault {
-        Fault::RateLimited {
-            retry_after,
-            global,
-        } => {
-            let mut r = (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": global})),
-            )
-                .into_response();
-            set(
-                &mut r,
-                "retry-after",
-                format!("{}", retry_after.ceil() as u64),
-            );
-            set(&mut r, "x-ratelimit-limit", LIMIT.to_string());
-            set(&mut r, "x-ratelimit-remaining", "0".into());
-            set(
-                &mut r,
-                "x-ratelimit-reset-after",
-                format!("{retry_after:.3}"),
-            );
-            set(&mut r, "x-ratelimit-bucket", "fault".into());
-            set(
-                &mut r,
-                "x-ratelimit-scope",
-                if *global {
-                    "global".into()
-                } else {
-                    "user".into()
-                },
-            );
-            if *global {
-                set(&mut r, "x-ratelimit-global", "true".into());
-            }
-            r
-        }
-        Fault::Status(code) => {
-            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(json!({"message": format!("{}: {}", code, status.canonical_reason().unwrap_or("Error")), "code": 0}))).into_response()
-        }
-        Fault::MalformedJson => (
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"id\": \"1\", \"name\": ",
-        )
-            .into_response(),
-        Fault::Unauthorized => (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"message": "401: Unauthorized", "code": 0})),
-        )
-            .into_response(),
-        // Delays are played by the caller, which then answers normally.
-        Fault::Delay(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+/// Stamps an API answer, unless a 429 already carries its own headers.
+/// `exhausted_for` (seconds) advertises an empty bucket.
+pub(crate) fn stamp(response: &mut Response, route: &str, exhausted_for: Option<f64>) {
+    if response.headers().contains_key("x-ratelimit-bucket") {
+        return;
+    }
+    match exhausted_for {
+        Some(reset_after) => bucket_headers(response, route, 0, reset_after),
+        None => bucket_headers(response, route, LIMIT - 1, WINDOW),
+    }
+}
+
+/// The headers of a 429: the bucket is empty, plus `Retry-After` (whole
+/// seconds, rounded up, as Discord sends it) and the scope.
+pub(crate) fn stamp_429(response: &mut Response, route: &str, retry_after: f64, global: bool) {
+    bucket_headers(response, route, 0, retry_after);
+    set(
+        response,
+        "retry-after",
+        format!("{}", retry_after.max(0.0).ceil() as u64),
+    );
+    set(
+        response,
+        "x-ratelimit-scope",
+        if global { "global" } else { "user" }.into(),
+    );
+    if global {
+        set(response, "x-ratelimit-global", "true".into());
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use settings::Secret;
 
-use crate::ratelimit::{RateLimiter, parse_seconds};
+use crate::ratelimit::{RateLimiter, parse_seconds, seconds};
 use crate::{DiscordConfig, DiscordError, DiscordUser, OAuthToken, PartialGuild};
 
 /// Discord asks every API client to identify itself this way.
@@ -24,14 +24,20 @@ const SERVER_ERROR_BACKOFF: Duration = Duration::from_millis(200);
 /// What to put in Discord's authorize URL.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizeRequest<'a> {
+    /// Must be registered with the application, byte for byte.
     pub redirect_uri: &'a str,
+    /// E.g. `["identify", "email", "guilds"]`; sent space-separated.
     pub scopes: &'a [&'a str],
+    /// Comes back on the redirect; binds the callback to this browser.
     pub state: &'a str,
+    /// PKCE S256 challenge ([`crate::pkce::challenge`]); the method is added.
     pub code_challenge: Option<&'a str>,
+    /// `consent` or `none`.
     pub prompt: Option<&'a str>,
 }
 
-/// The Discord REST client; cheap to clone (one pooled connection set).
+/// The Discord REST client. Cheap to clone: clones share one connection
+/// pool and one view of Discord's rate limits.
 #[derive(Clone)]
 pub struct DiscordClient {
     inner: Arc<Inner>,
@@ -106,7 +112,14 @@ struct RateLimitBody {
 }
 
 impl DiscordClient {
+    /// Builds the HTTP client; fails only on an unusable configuration.
     pub fn new(config: DiscordConfig) -> Result<Self, DiscordError> {
+        if !(config.api_url.starts_with("http://") || config.api_url.starts_with("https://")) {
+            return Err(DiscordError::Config(format!(
+                "api_url must be an http(s) URL, got {:?}",
+                config.api_url
+            )));
+        }
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
@@ -125,10 +138,19 @@ impl DiscordClient {
         })
     }
 
+    /// The configuration it was built with.
     pub fn config(&self) -> &DiscordConfig {
         &self.inner.config
     }
 
+    /// How long every call of this client still waits because Discord
+    /// answered a global 429, if it did recently.
+    pub fn global_pause(&self) -> Option<Duration> {
+        self.inner.limiter.global_remaining()
+    }
+
+    /// Where to send the browser to log in: `response_type=code`, the client
+    /// id, redirect URI, scopes, state, and PKCE and `prompt` when given.
     pub fn authorize_url(&self, p: &AuthorizeRequest<'_>) -> String {
         let c = &self.inner.config;
         let scope = p.scopes.join(" ");
@@ -162,6 +184,8 @@ impl DiscordClient {
         format!("{}?{q}", c.authorize_url)
     }
 
+    /// Exchanges an authorization code (with its PKCE verifier when the
+    /// authorize URL carried a challenge) for tokens.
     pub async fn exchange_code(
         &self,
         code: &str,
@@ -179,6 +203,8 @@ impl DiscordClient {
         self.token_request(&form).await
     }
 
+    /// Trades a refresh token for a new pair. Discord's refresh tokens are
+    /// single-use: store the new pair before anything else.
     pub async fn refresh_token(&self, refresh_token: &Secret) -> Result<OAuthToken, DiscordError> {
         self.token_request(&[
             ("grant_type", "refresh_token"),
@@ -205,6 +231,7 @@ impl DiscordClient {
         }
     }
 
+    /// `GET /users/@me` with the user's access token.
     pub async fn current_user(&self, access_token: &Secret) -> Result<DiscordUser, DiscordError> {
         let answer = self
             .call(
@@ -302,6 +329,10 @@ impl DiscordClient {
             Auth::Client => inner.limiter.key(&c.client_id, route),
             Auth::Bearer(t) => inner.limiter.key(t.expose(), route),
         };
+        if matches!(auth, Auth::Bearer(_)) && inner.limiter.is_dead(&key) {
+            tracing::debug!(route, "token already refused by Discord; not calling");
+            return Err(DiscordError::Unauthorized);
+        }
         let url = format!("{}{path}", c.api_url);
         let mut waited = Duration::ZERO;
         let mut retried_server_error = false;
@@ -332,19 +363,24 @@ impl DiscordClient {
             let headers = response.headers().clone();
             inner.limiter.observe(&key, &headers);
             let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
+            // The route names the endpoint without ids, queries or tokens.
             tracing::debug!(
+                method = %method,
                 route,
                 status = status.as_u16(),
                 ms = started.elapsed().as_millis() as u64,
                 "discord call"
             );
+            if status == StatusCode::UNAUTHORIZED && matches!(auth, Auth::Bearer(_)) {
+                inner.limiter.mark_dead(&key);
+            }
 
             if status == StatusCode::TOO_MANY_REQUESTS {
                 let parsed: Option<RateLimitBody> = serde_json::from_slice(&bytes).ok();
                 let retry_after = parsed
                     .as_ref()
                     .and_then(|b| b.retry_after)
-                    .and_then(|s| parse_seconds(&s.to_string()))
+                    .and_then(seconds)
                     .or_else(|| {
                         headers
                             .get(reqwest::header::RETRY_AFTER)
@@ -352,10 +388,14 @@ impl DiscordClient {
                             .and_then(parse_seconds)
                     })
                     .unwrap_or(Duration::from_secs(1));
+                let header_is = |name: &str, value: &[u8]| {
+                    headers
+                        .get(name)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(value))
+                };
                 let global = parsed.is_some_and(|b| b.global)
-                    || headers
-                        .get("x-ratelimit-global")
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+                    || header_is("x-ratelimit-global", b"true")
+                    || header_is("x-ratelimit-scope", b"global");
                 if global {
                     inner.limiter.pause_all(retry_after);
                 } else {

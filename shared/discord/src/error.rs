@@ -3,32 +3,58 @@ use std::time::Duration;
 /// Every way a Discord call can fail. No variant carries a token.
 #[derive(Debug, thiserror::Error)]
 pub enum DiscordError {
+    /// No complete answer within `request_timeout`.
     #[error("Discord did not answer in time")]
     Timeout,
+    /// The connection could not be made or broke (the text has no URL).
     #[error("could not connect to Discord: {0}")]
     Connect(String),
+    /// A rate limit longer than `max_rate_limit_wait` (or the wait budget is
+    /// used up).
     #[error("rate limited by Discord for {:.3} s", retry_after.as_secs_f64())]
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        /// How long Discord asked to wait.
+        retry_after: Duration,
+    },
     /// 401 from the API: the token is invalid, expired or revoked.
     #[error("Discord refused the token (401)")]
     Unauthorized,
     /// The token endpoint's `invalid_grant`: a bad, used or expired code or
-    /// refresh token.
+    /// refresh token, or a PKCE verifier that does not match.
     #[error("invalid_grant: {description}")]
-    InvalidGrant { description: String },
-    /// Another OAuth error from the token endpoint.
+    InvalidGrant {
+        /// Discord's `error_description`.
+        description: String,
+    },
+    /// Another OAuth error from the token endpoint (`invalid_client`,
+    /// `invalid_request`, …).
     #[error("OAuth error {error}: {description}")]
-    OAuth { error: String, description: String },
+    OAuth {
+        /// Discord's `error`.
+        error: String,
+        /// Discord's `error_description`.
+        description: String,
+    },
+    /// Another 4xx, with Discord's `{"message","code"}` body.
     #[error("Discord API error {status} (code {code}): {message}")]
     Api {
+        /// HTTP status.
         status: u16,
+        /// Discord's JSON error code (e.g. 50001 Missing Access), 0 if none.
         code: u64,
+        /// Discord's message.
         message: String,
     },
+    /// A 5xx that persisted after one retry.
     #[error("Discord server error {status}")]
-    Server { status: u16 },
+    Server {
+        /// HTTP status.
+        status: u16,
+    },
+    /// A success answer that is not the JSON expected.
     #[error("unexpected answer from Discord: {0}")]
     Decode(String),
+    /// The client could not be built from its configuration.
     #[error("Discord client misconfigured: {0}")]
     Config(String),
 }

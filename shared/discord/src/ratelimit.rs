@@ -5,8 +5,8 @@
 //! while one person's reloads respect their own bucket. A global 429 pauses
 //! every call of this client.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -33,7 +33,13 @@ pub(crate) struct RateLimiter {
     /// route (per token) → Discord's bucket id, from `X-RateLimit-Bucket`.
     bucket_ids: Mutex<HashMap<LimitKey, String>>,
     buckets: Mutex<HashMap<(u64, String), BucketState>>,
+    /// Keyed hashes of tokens that got a 401.
+    dead: Mutex<HashSet<u64>>,
 }
+
+/// Bounds for the maps above: tokens come and go, and starting over is
+/// harmless (one extra call learns a limit again).
+const MAX_ENTRIES: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -46,6 +52,7 @@ impl RateLimiter {
             global_until: Mutex::new(None),
             bucket_ids: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
+            dead: Mutex::new(HashSet::new()),
         }
     }
 
@@ -83,8 +90,7 @@ impl RateLimiter {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         if let Some(bucket) = header("x-ratelimit-bucket") {
             let mut ids = lock(&self.bucket_ids);
-            if ids.len() > 100_000 {
-                // Bounded: tokens come and go; start over rather than grow forever.
+            if ids.len() > MAX_ENTRIES {
                 ids.clear();
             }
             ids.insert(key.clone(), bucket.to_owned());
@@ -93,7 +99,7 @@ impl RateLimiter {
         let reset_after = header("x-ratelimit-reset-after").and_then(parse_seconds);
         if let (Some(remaining), Some(reset_after)) = (remaining, reset_after) {
             let mut buckets = lock(&self.buckets);
-            if buckets.len() > 100_000 {
+            if buckets.len() > MAX_ENTRIES {
                 let now = Instant::now();
                 buckets.retain(|_, b| b.reset_at > now);
             }
@@ -105,6 +111,28 @@ impl RateLimiter {
                 },
             );
         }
+    }
+
+    /// What is left of a global pause, if one is running.
+    pub fn global_remaining(&self) -> Option<Duration> {
+        let now = Instant::now();
+        lock(&self.global_until)
+            .map(|until| until.saturating_duration_since(now))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Remembers that Discord refused this key's token.
+    pub fn mark_dead(&self, key: &LimitKey) {
+        let mut dead = lock(&self.dead);
+        if dead.len() > MAX_ENTRIES {
+            dead.clear();
+        }
+        dead.insert(key.token);
+    }
+
+    /// Whether Discord already refused this key's token.
+    pub fn is_dead(&self, key: &LimitKey) -> bool {
+        lock(&self.dead).contains(&key.token)
     }
 
     /// A global 429: nobody calls until it has passed.
@@ -131,7 +159,11 @@ impl RateLimiter {
 /// Discord's seconds with decimals ("0.523"); negative or absurd values are
 /// refused rather than trusted.
 pub(crate) fn parse_seconds(s: &str) -> Option<Duration> {
-    let v: f64 = s.trim().parse().ok()?;
+    seconds(s.trim().parse().ok()?)
+}
+
+/// Seconds as a duration, if they are a sane wait (0 to one day).
+pub(crate) fn seconds(v: f64) -> Option<Duration> {
     (v.is_finite() && (0.0..=86_400.0).contains(&v)).then(|| Duration::from_secs_f64(v))
 }
 
@@ -156,5 +188,19 @@ mod tests {
         assert!(rl.delay(&b) > Duration::from_secs(2));
         assert_eq!(parse_seconds("0.523"), Some(Duration::from_millis(523)));
         assert_eq!(parse_seconds("-1"), None);
+        assert_eq!(seconds(f64::NAN), None);
+    }
+
+    #[test]
+    fn refused_tokens_are_remembered_per_token() {
+        let rl = RateLimiter::new();
+        let a = rl.key("token-a", "GET /users/@me");
+        assert!(!rl.is_dead(&a));
+        rl.mark_dead(&a);
+        assert!(rl.is_dead(&rl.key("token-a", "GET /users/@me/guilds")));
+        assert!(!rl.is_dead(&rl.key("token-b", "GET /users/@me")));
+        assert_eq!(rl.global_remaining(), None);
+        rl.pause_all(Duration::from_secs(1));
+        assert!(rl.global_remaining().is_some());
     }
 }

@@ -138,6 +138,15 @@ async fn refresh_rotates_and_revoke_ends_the_authorization() {
     client.current_user(&second.access_token).await.unwrap();
 
     client.revoke_token(&second.access_token).await.unwrap();
+    let revoke = &standin.requests_to("/api/v10/oauth2/token/revoke")[0];
+    assert_eq!(revoke.form()["token"], second.access_token.expose());
+    assert_eq!(
+        revoke.header("authorization"),
+        Some("Basic NDI6Y2xpZW50LXNlY3JldC12YWx1ZQ==") // 42:client-secret-value
+    );
+    let refresh = &standin.requests_to("/api/v10/oauth2/token")[1];
+    assert_eq!(refresh.form()["grant_type"], "refresh_token");
+    assert_eq!(refresh.form()["refresh_token"], old_refresh.expose());
     let gone = client.current_user(&second.access_token).await.unwrap_err();
     assert!(matches!(gone, DiscordError::Unauthorized), "{gone:?}");
     let refresh_gone = client
@@ -287,7 +296,7 @@ async fn a_429_is_waited_out_and_a_long_one_is_returned() {
 }
 
 #[tokio::test]
-async fn a_global_429_pauses_every_call() {
+async fn a_global_429_pauses_a_concurrent_call_on_another_route_and_token() {
     let standin = StandIn::start(fixture()).await.unwrap();
     let client = client_for(&standin, |_| {});
     let a = login(&client).await;
@@ -300,16 +309,127 @@ async fn a_global_429_pauses_every_call() {
             global: true,
         }],
     );
-    client.current_user(&a.access_token).await.unwrap();
-    // Another token, another route: still paused until the global limit passes.
-    let first = standin.requests()[0].at;
+    let first_client = client.clone();
+    let first = tokio::spawn(async move { first_client.current_user(&a.access_token).await });
+    // Wait (by polling a condition, not by guessing a duration) until the
+    // client has received the global 429; then start a call elsewhere.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.global_pause().is_none() {
+        assert!(Instant::now() < deadline, "no global 429 seen");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     client.current_user_guilds(&b.access_token).await.unwrap();
-    let guilds_call = standin
-        .requests()
-        .into_iter()
-        .find(|r| r.path == "/api/v10/users/@me/guilds")
-        .unwrap();
-    assert!(guilds_call.at.duration_since(first) >= Duration::from_millis(500));
+    first.await.unwrap().unwrap();
+
+    let me = standin.requests_to("/api/v10/users/@me");
+    assert_eq!(me.len(), 2);
+    assert_eq!(me[0].status, 429);
+    let pause = Duration::from_millis(500);
+    assert!(me[1].at.duration_since(me[0].at) >= pause);
+    let guilds = standin.requests_to("/api/v10/users/@me/guilds");
+    assert_eq!(guilds.len(), 1);
+    assert!(
+        guilds[0].at.duration_since(me[0].at) >= pause,
+        "another token on another route waited out the global limit too"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_bucket_delays_the_next_call_on_it() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    standin.clear_requests();
+    standin.fault(
+        "/users/@me",
+        vec![Fault::BucketExhausted { reset_after: 0.4 }],
+    );
+    client.current_user(&token.access_token).await.unwrap();
+    client.current_user(&token.access_token).await.unwrap();
+    let me = standin.requests_to("/api/v10/users/@me");
+    assert_eq!(me.len(), 2);
+    assert_eq!(me[0].status, 200);
+    assert!(me[1].at.duration_since(me[0].at) >= Duration::from_millis(400));
+}
+
+#[tokio::test]
+async fn missing_scope_is_a_typed_api_error_and_wire_format_matches_discord() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let (access, _) = standin.issue_tokens_for("80351110224678912", &["identify"]);
+    let access = Secret::new(access);
+    let err = client.current_user_guilds(&access).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DiscordError::Api {
+                status: 403,
+                code: 50001,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // identify without email: no email at all.
+    let (id, email) = client.get_id_email(&access).await.unwrap();
+    assert_eq!((id.as_str(), email), ("80351110224678912", None));
+
+    let me = standin.requests_to("/api/v10/users/@me");
+    let r = &me[0];
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {}", access.expose()).as_str())
+    );
+    assert_eq!(
+        r.header("user-agent"),
+        Some(concat!(
+            "DiscordBot (https://github.com/guildhall/guildhall, ",
+            env!("CARGO_PKG_VERSION"),
+            ")"
+        ))
+    );
+    assert_eq!(r.header("accept"), Some("application/json"));
+}
+
+#[test]
+fn authorize_and_bot_invite_urls() {
+    let client = DiscordClient::new(DiscordConfig::new("42", Secret::new("s"))).unwrap();
+    let url = client.authorize_url(&AuthorizeRequest {
+        redirect_uri: "https://app.example/cb?x=1",
+        scopes: &["identify", "email", "guilds"],
+        state: "st&ate",
+        code_challenge: Some("chal"),
+        prompt: Some("none"),
+    });
+    let (base, query) = url.split_once('?').unwrap();
+    assert_eq!(base, "https://discord.com/oauth2/authorize");
+    let q: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("response_type"), Some("code"));
+    assert_eq!(get("client_id"), Some("42"));
+    assert_eq!(get("redirect_uri"), Some("https://app.example/cb?x=1"));
+    assert_eq!(get("scope"), Some("identify email guilds"));
+    assert_eq!(get("state"), Some("st&ate"));
+    assert_eq!(get("code_challenge"), Some("chal"));
+    assert_eq!(get("code_challenge_method"), Some("S256"));
+    assert_eq!(get("prompt"), Some("none"));
+
+    let plain = client.authorize_url(&AuthorizeRequest {
+        redirect_uri: "https://app.example/cb",
+        scopes: &["identify"],
+        state: "s",
+        code_challenge: None,
+        prompt: None,
+    });
+    assert!(!plain.contains("code_challenge") && !plain.contains("prompt"));
+
+    assert_eq!(
+        client.bot_invite_url("123", 8),
+        "https://discord.com/oauth2/authorize?client_id=42&scope=bot+applications.commands\
+         &permissions=8&guild_id=123&disable_guild_select=true&integration_type=0"
+    );
 }
 
 #[tokio::test]
@@ -333,18 +453,26 @@ async fn server_errors_malformed_json_and_timeouts_are_typed() {
         Err(DiscordError::Decode(_))
     ));
 
-    standin.fault("/users/@me", vec![Fault::Unauthorized]);
-    assert!(matches!(
-        client.current_user(&token.access_token).await,
-        Err(DiscordError::Unauthorized)
-    ));
-
     standin.fault("/users/@me", vec![Fault::Delay(Duration::from_secs(5))]);
     let started = Instant::now();
     let err = client.current_user(&token.access_token).await.unwrap_err();
     assert!(matches!(err, DiscordError::Timeout), "{err:?}");
     // The bound is the timeout plus a margin for a loaded 2-core CI machine.
     assert!(started.elapsed() < Duration::from_millis(500) + Duration::from_secs(2));
+
+    standin.fault("/users/@me", vec![Fault::Unauthorized]);
+    assert!(matches!(
+        client.current_user(&token.access_token).await,
+        Err(DiscordError::Unauthorized)
+    ));
+    // A refused token is not sent again, on any route: invalid requests count
+    // towards Cloudflare's IP ban.
+    let before = standin.requests().len();
+    assert!(matches!(
+        client.current_user_guilds(&token.access_token).await,
+        Err(DiscordError::Unauthorized)
+    ));
+    assert_eq!(standin.requests().len(), before);
 }
 
 #[tokio::test]

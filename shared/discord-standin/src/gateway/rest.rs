@@ -171,7 +171,7 @@ async fn webhook_message(State(ctx): State<Ctx>) -> Json<Value> {
     Json(payloads::message(id, 1, author, ""))
 }
 
-async fn open_dm(State(ctx): State<Ctx>, Json(body): Json<Value>) -> Response {
+async fn open_dm(Json(body): Json<Value>) -> Response {
     let Some(recipient) = body
         .get("recipient_id")
         .and_then(|v| {
