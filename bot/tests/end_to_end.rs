@@ -283,15 +283,79 @@ async fn presence_across_two_processes_and_the_portal_listing() {
         wait_for_shard(&store, 0, &[B, C]).await;
         wait_for_shard(&store, 1, &[D]).await;
 
-        // The portal's listing, on the same database, shows exactly that.
-        let present = store.bot_guilds_present(&[A, B, C, D]).await.unwrap();
-        assert_eq!(present, [B, C, D].into_iter().collect(), "{backend:?}");
+        // The portal's guild listing, on the same database, shows exactly that.
+        let shown = listing_presence(&store, &[A, B, C, D]).await;
+        assert_eq!(
+            shown,
+            [(A, false), (B, true), (C, true), (D, true)],
+            "{backend:?}"
+        );
 
         first.shutdown().await.unwrap();
         second.shutdown().await.unwrap();
         store.close().await;
         db.drop_database().await;
     }
+}
+
+/// Signs a member of `guilds` in through the (OAuth) stand-in and returns what
+/// the portal's listing says about the bot in each guild, by id.
+async fn listing_presence(store: &store::Store, guilds: &[u64]) -> Vec<(u64, bool)> {
+    use discord_standin::{Fixture, FixtureGuild, FixtureUser, StandIn};
+    let mut user = FixtureUser::new("700000000000000001", "member");
+    user.email = Some("member@example.com".into());
+    user.verified = true;
+    user.guilds = guilds
+        .iter()
+        .map(|g| FixtureGuild::new(g.to_string(), format!("G{g}")))
+        .collect();
+    let oauth = StandIn::start(Fixture::new("42", "secret").with_user(user))
+        .await
+        .unwrap();
+    let (access, refresh) =
+        oauth.issue_tokens_for("700000000000000001", &["identify", "email", "guilds"]);
+    let (access, refresh) = (
+        settings::Secret::new(access),
+        settings::Secret::new(refresh),
+    );
+    let (member, _) = store
+        .oauth_callback(store::OAuthCallback {
+            oauth_name: guilds::OAUTH_NAME,
+            access_token: &access,
+            account_id: "700000000000000001",
+            account_email: "member@example.com",
+            expires_at: Some(chrono_like_now() + 3600),
+            refresh_token: Some(&refresh),
+            associate_by_email: true,
+            is_verified_by_default: false,
+        })
+        .await
+        .unwrap();
+    let mut config = discord::DiscordConfig::new("42", settings::Secret::new("secret"));
+    config.api_url = oauth.api_url();
+    config.cdn_url = oauth.cdn_url();
+    let listing = guilds::GuildListing::new(
+        store.clone(),
+        discord::DiscordClient::new(config).unwrap(),
+        guilds::ListingConfig::default(),
+    );
+    let mut shown: Vec<(u64, bool)> = listing
+        .for_user(member.id)
+        .await
+        .unwrap()
+        .guilds
+        .iter()
+        .map(|g| (g.id.parse().unwrap(), g.bot_present))
+        .collect();
+    shown.sort();
+    shown
+}
+
+fn chrono_like_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 #[test]

@@ -22,36 +22,12 @@ pub(crate) async fn record_and_fault(
     request: Request,
     next: Next,
 ) -> Response {
-    // Taken before reading the body, so arrival times are as early as possible.
-    let at = Instant::now();
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .unwrap_or_default();
-    let path = parts.uri.path().to_owned();
-    let index = shared.record(RecordedRequest {
-        method: parts.method.to_string(),
-        path: path.clone(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_ascii_lowercase(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        at,
-        status: 0,
-    });
+    let (entry, request) = capture(request).await;
+    let path = entry.path.clone();
+    let index = shared.record(entry);
 
     let route = path.strip_prefix(API_PREFIX).map(str::to_owned);
     let fault = route.as_deref().and_then(|r| shared.lock().faults.take(r));
-    let request = Request::from_parts(parts, Body::from(bytes));
-
     let mut exhausted_for = None;
     let mut response = match &fault {
         Some(Fault::Delay(d)) => {
@@ -73,4 +49,33 @@ pub(crate) async fn record_and_fault(
     }
     shared.set_status(index, response.status().as_u16());
     response
+}
+
+/// Reads the request (body included) into a log entry, and rebuilds the
+/// request for the handler. The arrival time is taken before the body is read.
+pub(crate) async fn capture(request: Request) -> (RecordedRequest, Request) {
+    let at = Instant::now();
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let entry = RecordedRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_ascii_lowercase(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        at,
+        status: 0,
+    };
+    (entry, Request::from_parts(parts, Body::from(bytes)))
 }

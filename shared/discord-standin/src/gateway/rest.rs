@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Request, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::middleware::Next;
@@ -13,7 +12,6 @@ use axum::routing::{get, patch, post, put};
 use serde_json::{Value, json};
 
 use super::{GwShared, payloads, socket};
-use crate::RecordedRequest;
 
 #[derive(Clone)]
 pub(crate) struct Ctx {
@@ -58,35 +56,13 @@ pub(crate) fn router(shared: GwShared, addr: SocketAddr) -> Router {
 }
 
 async fn record(State(shared): State<GwShared>, request: Request, next: Next) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, 1 << 20)
-        .await
-        .unwrap_or_default();
+    let (entry, request) = crate::record::capture(request).await;
     let index = {
         let mut inner = shared.lock();
-        inner.log.push(RecordedRequest {
-            method: parts.method.to_string(),
-            path: parts.uri.path().to_owned(),
-            query: parts.uri.query().unwrap_or_default().to_owned(),
-            headers: parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            at: std::time::Instant::now(),
-            status: 0,
-        });
+        inner.log.push(entry);
         inner.log.len() - 1
     };
-    let mut response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let mut response = next.run(request).await;
     let h = response.headers_mut();
     for (k, v) in [
         ("x-ratelimit-limit", "5"),
