@@ -17,6 +17,21 @@ pub enum Sharding {
     },
 }
 
+/// `LOG_FORMAT`: `text` for people, `json` for log collectors (as the portal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn parse_log_format(raw: &str) -> Result<LogFormat, EnvError> {
+    match raw.to_ascii_lowercase().as_str() {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(invalid("LOG_FORMAT", format!("{other:?}"), "text or json")),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     pub token: Secret,
@@ -25,9 +40,13 @@ pub struct BotConfig {
     /// Register commands in this guild only (instant; for development).
     pub dev_guild_id: Option<u64>,
     pub sharding: Sharding,
-    /// Tests only: the base URL replacing `https://discord.com` for REST (and,
-    /// through `GET /gateway`, the gateway). Unset in production.
+    /// `DISCORD_PROXY_URL`, for tests only: the base URL replacing
+    /// `https://discord.com` for REST and — because serenity asks
+    /// `GET /api/v10/gateway` through it — for the gateway too. Setting it also
+    /// turns serenity's rate limiter off (serenity ignores a proxy otherwise),
+    /// so it must stay unset in production.
     pub proxy_url: Option<String>,
+    pub log_format: LogFormat,
 }
 
 fn invalid(name: &str, reason: String, expected: &str) -> EnvError {
@@ -103,6 +122,7 @@ impl BotConfig {
                 Some(_) => Some(env.url("DISCORD_PROXY_URL", "")?),
                 None => None,
             },
+            log_format: parse_log_format(&env.string("LOG_FORMAT", "text"))?,
         })
     }
 }
@@ -124,6 +144,14 @@ mod tests {
         assert_eq!(c.portal_public_url, "http://127.0.0.1:8000");
         assert_eq!(c.sharding, Sharding::Auto);
         assert_eq!(c.proxy_url, None);
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn log_format() {
+        assert_eq!(parse_log_format("JSON").unwrap(), LogFormat::Json);
+        let e = parse_log_format("yaml").unwrap_err();
+        assert!(e.to_string().starts_with("LOG_FORMAT"), "{e}");
     }
 
     #[test]

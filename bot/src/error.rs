@@ -46,6 +46,43 @@ pub fn reply_for(outcome: &Result<(), BotError>, link: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serenity::http::ErrorResponse;
+
+    async fn http_error(status: u16, body: &str) -> serenity::Error {
+        let response = reqwest::Response::from(
+            http::Response::builder()
+                .status(status)
+                .body(body.to_owned())
+                .unwrap(),
+        );
+        serenity::Error::Http(HttpError::UnsuccessfulRequest(
+            ErrorResponse::from_response(response, reqwest::Method::POST).await,
+        ))
+    }
+
+    #[tokio::test]
+    async fn closed_dms_are_recognised_by_code() {
+        let closed = http_error(
+            403,
+            r#"{"message":"Cannot send messages to this user","code":50007}"#,
+        )
+        .await;
+        assert!(matches!(
+            BotError::from_dm_failure(closed),
+            BotError::DmClosed
+        ));
+        // Same status, other reason: a real error, not "DMs closed".
+        let missing_access = http_error(403, r#"{"message":"Missing Access","code":50001}"#).await;
+        assert!(matches!(
+            BotError::from_dm_failure(missing_access),
+            BotError::Discord(_)
+        ));
+        let server = http_error(500, "oops").await;
+        assert!(matches!(
+            BotError::from_dm_failure(server),
+            BotError::Discord(_)
+        ));
+    }
 
     #[test]
     fn replies() {

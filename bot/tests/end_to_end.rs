@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use bot::RunningBot;
 use bot::config::BotConfig;
-use discord_standin::RecordedRequest;
+use discord::{DiscordClient, DiscordConfig};
 use discord_standin::gateway::{BotFixture, BotStandIn, SlashCommand, shapes};
+use discord_standin::{Fixture, FixtureGuild, FixtureUser, RecordedRequest, StandIn};
 use serde_json::Value;
-use settings::Env;
+use settings::{Env, Secret};
 use store::Backend;
 use store::testing::TestDatabase;
 
@@ -20,16 +21,17 @@ const TOKEN: &str = "MTIwMDAwMDAwMDAwMDAwMDAwMQ.GhXyZa.standin-token-not-a-secre
 const PORTAL: &str = "https://portal.example";
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn start_bot(standin: &BotStandIn, db_url: &str, shards: Option<(&str, &str)>) -> RunningBot {
+/// Starts the bot exactly as `main` does, with `extra` variables on top of
+/// the stand-in's.
+async fn start_bot(standin: &BotStandIn, db_url: &str, extra: &[(&str, &str)]) -> RunningBot {
     let mut env = Env::from_pairs([
         ("DISCORD_BOT_TOKEN", TOKEN.to_owned()),
         ("DATABASE_URL", db_url.to_owned()),
         ("PORTAL_PUBLIC_URL", PORTAL.to_owned()),
         ("DISCORD_PROXY_URL", standin.base_url()),
     ]);
-    if let Some((count, range)) = shards {
-        env.set("SHARD_COUNT", count);
-        env.set("SHARD_RANGE", range);
+    for &(name, value) in extra {
+        env.set(name, value);
     }
     bot::start(BotConfig::from_env(&env).unwrap())
         .await
@@ -61,7 +63,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
         .await
         .unwrap()
         .unwrap();
-    let bot = start_bot(&standin, &db.url, None).await;
+    let bot = start_bot(&standin, &db.url, &[]).await;
     ready_for_commands(&standin, 0).await;
 
     let identify = standin
@@ -72,6 +74,19 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
     assert_eq!(
         identify.payload["d"]["intents"], 1,
         "GUILDS only, nothing privileged"
+    );
+    // Registered globally by default, and nowhere else.
+    let global: Vec<_> = standin
+        .commands(None)
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(global, ["dashboard"]);
+    assert!(
+        standin
+            .requests()
+            .iter()
+            .all(|r| !r.path.contains("/guilds/"))
     );
 
     let guild = 4_242_424_242_424_242u64;
@@ -134,6 +149,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
         text["content"].as_str().unwrap().contains("Check your DMs"),
         "{text}"
     );
+    assert_eq!(text["flags"].as_u64().map(|f| f & 64), Some(64), "{text}");
 
     // Never a token in what the bot sends back to people.
     assert!(!followup.body.contains(TOKEN));
@@ -149,7 +165,7 @@ async fn closed_dms_get_the_link_ephemerally() {
         .await
         .unwrap()
         .unwrap();
-    let bot = start_bot(&standin, &db.url, None).await;
+    let bot = start_bot(&standin, &db.url, &[]).await;
     ready_for_commands(&standin, 0).await;
 
     let (_, token) = standin
@@ -183,7 +199,7 @@ async fn closed_dms_get_the_link_ephemerally() {
         )),
         "{text}"
     );
-    let flags = body(&followup)["flags"].as_u64().unwrap_or(64);
+    let flags = body(&followup)["flags"].as_u64().unwrap_or(0);
     assert_eq!(flags & 64, 64, "ephemeral");
 
     // From a DM with the bot, the link goes to the overview.
@@ -219,6 +235,7 @@ async fn closed_dms_get_the_link_ephemerally() {
     db.drop_database().await;
 }
 
+/// Polls the store until `shard` holds exactly `want`, failing at the deadline.
 async fn wait_for_shard(store: &store::Store, shard: u32, want: &[u64]) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -234,34 +251,91 @@ async fn wait_for_shard(store: &store::Store, shard: u32, want: &[u64]) {
     }
 }
 
+/// A portal user (as after a Discord login) who is a member of `guilds`, and
+/// the portal's listing service reading `store`.
+async fn portal_listing(
+    store: &store::Store,
+    guilds: &[u64],
+) -> (StandIn, guilds::GuildListing, store::UserId) {
+    const USER: &str = "900000000000000001";
+    let mut member = FixtureUser::new(USER, "ann").email("ann@example.com", true);
+    for g in guilds {
+        member = member.guild(FixtureGuild::new(g.to_string(), format!("Guild {g}")).owned());
+    }
+    let oauth = StandIn::start(Fixture::new("42", "s3cret").with_user(member))
+        .await
+        .unwrap();
+    let (access, refresh) = oauth.issue_tokens_for(USER, &["identify", "email", "guilds"]);
+    let (access, refresh) = (Secret::new(access), Secret::new(refresh));
+    let mut config = DiscordConfig::new("42", Secret::new("s3cret"));
+    config.api_url = oauth.api_url();
+    config.authorize_url = oauth.authorize_url();
+    config.cdn_url = oauth.cdn_url();
+    let discord = DiscordClient::new(config).unwrap();
+    let me = discord.current_user(&access).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let (user, _) = store
+        .oauth_callback(store::OAuthCallback {
+            oauth_name: guilds::OAUTH_NAME,
+            access_token: &access,
+            account_id: &me.id,
+            account_email: me.email.as_deref().unwrap(),
+            expires_at: Some(now + 3600),
+            refresh_token: Some(&refresh),
+            associate_by_email: true,
+            is_verified_by_default: false,
+        })
+        .await
+        .unwrap();
+    let listing =
+        guilds::GuildListing::new(store.clone(), discord, guilds::ListingConfig::default());
+    (oauth, listing, user.id)
+}
+
 #[tokio::test]
 async fn presence_across_two_processes_and_the_portal_listing() {
     const A: u64 = 1_100_000_000_000_000_101;
     const B: u64 = 1_100_000_000_000_000_102;
     const C: u64 = 1_100_000_000_000_000_103;
     const D: u64 = 1_100_000_000_000_000_104;
-    let _ = tracing_subscriber::fmt()
-        .with_test_writer()
-        .with_env_filter("bot=debug,serenity=warn")
-        .try_init();
+    let mut ran = Vec::new();
     for backend in store::testing::ALL_BACKENDS {
-        eprintln!("backend {backend:?}");
         let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+            eprintln!("{backend:?}: server absent, skipped");
             continue;
         };
+        ran.push(backend);
         let mut fixture = BotFixture::default();
         fixture.ready_guilds.insert(0, vec![A, B]);
         fixture.ready_guilds.insert(1, vec![D]);
         let standin = BotStandIn::start(fixture).await.unwrap();
-        let first = start_bot(&standin, &db.url, Some(("2", "0"))).await;
-        let second = start_bot(&standin, &db.url, Some(("2", "1"))).await;
-        assert!(
-            standin
-                .wait_until(WAIT, |s| s.ready_shards().contains(&0)
-                    && s.ready_shards().contains(&1))
-                .await
-        );
+
+        let first = start_bot(
+            &standin,
+            &db.url,
+            &[("SHARD_COUNT", "2"), ("SHARD_RANGE", "0")],
+        )
+        .await;
         let store = first.store.clone();
+        wait_for_shard(&store, 0, &[A, B]).await;
+
+        // A second process on the other shard of the same application: its
+        // READY replaces only its own shard's rows.
+        let second = start_bot(
+            &standin,
+            &db.url,
+            &[("SHARD_COUNT", "2"), ("SHARD_RANGE", "1")],
+        )
+        .await;
+        wait_for_shard(&store, 1, &[D]).await;
+        assert_eq!(
+            store.bot_guilds_of_shard(0).await.unwrap(),
+            [A, B],
+            "{backend:?}"
+        );
         // Each process identified exactly its own shard, once.
         let mut identified: Vec<(u64, u64)> = standin
             .frames()
@@ -274,88 +348,64 @@ async fn presence_across_two_processes_and_the_portal_listing() {
             .collect();
         identified.sort();
         assert_eq!(identified, [(0, 2), (1, 2)], "{backend:?}");
-        wait_for_shard(&store, 0, &[A, B]).await;
-        wait_for_shard(&store, 1, &[D]).await;
 
         assert!(standin.guild_create(0, C));
         assert!(standin.guild_delete(0, A, false));
         assert!(standin.guild_delete(0, B, true));
         wait_for_shard(&store, 0, &[B, C]).await;
-        wait_for_shard(&store, 1, &[D]).await;
-
-        // The portal's guild listing, on the same database, shows exactly that.
-        let shown = listing_presence(&store, &[A, B, C, D]).await;
         assert_eq!(
-            shown,
-            [(A, false), (B, true), (C, true), (D, true)],
+            store.bot_guilds_of_shard(1).await.unwrap(),
+            [D],
             "{backend:?}"
+        );
+
+        // The portal's listing, on the same database, shows exactly that.
+        let (oauth, listing, user) = portal_listing(&store, &[A, B, C, D]).await;
+        let shown = listing.for_user(user).await.unwrap();
+        let mut with_bot: Vec<String> = shown
+            .guilds
+            .iter()
+            .filter(|g| g.bot_present)
+            .map(|g| g.id.clone())
+            .collect();
+        with_bot.sort();
+        assert_eq!(with_bot, [B, C, D].map(|g| g.to_string()), "{backend:?}");
+        let invite_a = shown.guilds.iter().find(|g| g.id == A.to_string()).unwrap();
+        assert!(
+            invite_a.invite_url.is_some(),
+            "{backend:?}: A offers the invite"
         );
 
         first.shutdown().await.unwrap();
         second.shutdown().await.unwrap();
+        oauth.shutdown().await;
+        standin.shutdown().await;
         store.close().await;
         db.drop_database().await;
     }
+    assert!(ran.contains(&Backend::Sqlite), "{ran:?}");
+    eprintln!("presence checked on {ran:?}");
 }
 
-/// Signs a member of `guilds` in through the (OAuth) stand-in and returns what
-/// the portal's listing says about the bot in each guild, by id.
-async fn listing_presence(store: &store::Store, guilds: &[u64]) -> Vec<(u64, bool)> {
-    use discord_standin::{Fixture, FixtureGuild, FixtureUser, StandIn};
-    let mut user = FixtureUser::new("700000000000000001", "member");
-    user.email = Some("member@example.com".into());
-    user.verified = true;
-    user.guilds = guilds
-        .iter()
-        .map(|g| FixtureGuild::new(g.to_string(), format!("G{g}")))
-        .collect();
-    let oauth = StandIn::start(Fixture::new("42", "secret").with_user(user))
-        .await
-        .unwrap();
-    let (access, refresh) =
-        oauth.issue_tokens_for("700000000000000001", &["identify", "email", "guilds"]);
-    let (access, refresh) = (
-        settings::Secret::new(access),
-        settings::Secret::new(refresh),
-    );
-    let (member, _) = store
-        .oauth_callback(store::OAuthCallback {
-            oauth_name: guilds::OAUTH_NAME,
-            access_token: &access,
-            account_id: "700000000000000001",
-            account_email: "member@example.com",
-            expires_at: Some(chrono_like_now() + 3600),
-            refresh_token: Some(&refresh),
-            associate_by_email: true,
-            is_verified_by_default: false,
-        })
-        .await
-        .unwrap();
-    let mut config = discord::DiscordConfig::new("42", settings::Secret::new("secret"));
-    config.api_url = oauth.api_url();
-    config.cdn_url = oauth.cdn_url();
-    let listing = guilds::GuildListing::new(
-        store.clone(),
-        discord::DiscordClient::new(config).unwrap(),
-        guilds::ListingConfig::default(),
-    );
-    let mut shown: Vec<(u64, bool)> = listing
-        .for_user(member.id)
+#[tokio::test]
+async fn dev_guild_registration_stays_in_that_guild() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
         .await
         .unwrap()
-        .guilds
+        .unwrap();
+    let bot = start_bot(&standin, &db.url, &[("DISCORD_DEV_GUILD_ID", "31")]).await;
+    ready_for_commands(&standin, 0).await;
+    let names: Vec<_> = standin
+        .commands(Some(31))
         .iter()
-        .map(|g| (g.id.parse().unwrap(), g.bot_present))
+        .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
         .collect();
-    shown.sort();
-    shown
-}
-
-fn chrono_like_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    assert_eq!(names, ["dashboard"]);
+    assert!(standin.commands(None).is_empty(), "nothing global");
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
 }
 
 #[test]
@@ -387,4 +437,8 @@ fn serenity_accepts_the_stand_ins_shapes() {
         serde_json::from_value(shapes::message(1, 2, user.clone(), "hi")).expect("message");
     let _: PrivateChannel =
         serde_json::from_value(shapes::dm_channel(3, user)).expect("DM channel");
+    let submitted = serde_json::json!({"name": "dashboard", "description": "d", "type": 1});
+    let _: serenity::all::Command =
+        serde_json::from_value(shapes::registered_command(4, 2, Some(7), &submitted))
+            .expect("registered command");
 }

@@ -32,6 +32,7 @@ pub struct AppState {
     pub states: OAuthStates,
     pub templates: Arc<Environment<'static>>,
     pub csp: HeaderValue,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -47,7 +48,12 @@ impl AppState {
         discord_config.connect_timeout = config.discord_connect_timeout;
         discord_config.request_timeout = config.discord_request_timeout;
         discord_config.max_rate_limit_wait = config.discord_rate_limit_max_wait;
-        let discord = DiscordClient::new(discord_config)
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let observer = {
+            let metrics = metrics.clone();
+            Arc::new(move |route: &'static str, status: u16| metrics.discord_call(route, status))
+        };
+        let discord = DiscordClient::with_observer(discord_config, Some(observer))
             .map_err(|e| PortalError::Startup(format!("Discord client: {e}")))?;
         let listing = GuildListing::new(
             store.clone(),
@@ -73,6 +79,7 @@ impl AppState {
             listing,
             templates: Arc::new(templates),
             csp,
+            metrics,
         })
     }
 }
@@ -109,6 +116,7 @@ pub fn router(state: AppState) -> Router {
         // operations
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
+        .route("/metrics", get(routes::ops::metrics))
         .fallback(not_found)
         .layer(from_fn_with_state(state.clone(), pages::html_errors))
         .layer(from_fn_with_state(

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod logging;
 pub mod login;
+pub mod metrics;
 pub mod next_path;
 pub mod oauth_state;
 pub mod pages;

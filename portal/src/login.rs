@@ -130,6 +130,7 @@ pub async fn complete(
             other => PortalError::Store(other),
         })?;
     if !user.is_active {
+        state.metrics.login("refused");
         tracing::info!(
             user = user.id,
             outcome = "refused",
@@ -157,6 +158,7 @@ pub async fn complete(
         .sessions
         .issue(user.id)
         .map_err(|e| PortalError::Internal(e.to_string()))?;
+    state.metrics.login(outcome.as_str());
     tracing::info!(user = user.id, outcome = outcome.as_str(), "login");
     Ok(LoggedIn {
         next: next_path::sanitize(verified.next.as_deref()),

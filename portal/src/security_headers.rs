@@ -31,6 +31,12 @@ pub async fn security_headers(
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    // The route pattern, not the path: ids would make every guild its own series.
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
@@ -66,12 +72,16 @@ pub async fn security_headers(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         h.insert(REQUEST_ID.clone(), v);
     }
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .request(&route, response.status().as_u16(), elapsed);
     tracing::info!(
         request_id = %request_id,
         method = %method,
         path = %path,
         status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1000.0,
+        ms = elapsed.as_secs_f64() * 1000.0,
         "request"
     );
     response

@@ -453,3 +453,35 @@ async fn openapi_describes_every_api_route_and_errors_are_json_or_html() {
     assert_eq!(app.get("/readyz").await.status(), 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn metrics_count_logins_page_views_discord_calls_and_cache() {
+    let app = spawn_app(base_fixture()).await;
+    app.login().await;
+    assert_eq!(app.get("/discord/guilds").await.status(), 200);
+    assert_eq!(app.get("/discord/guilds").await.status(), 200);
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = r.text().await.unwrap();
+    for line in [
+        "guildhall_logins_total{outcome=\"register\"} 1",
+        "guildhall_http_requests_total{route=\"/discord/guilds\",status=\"200\"} 2",
+        "guildhall_http_requests_total{route=\"/discord/callback\",status=\"302\"} 1",
+        "guildhall_discord_requests_total{route=\"POST /oauth2/token\",status=\"200\"} 1",
+        "guildhall_discord_requests_total{route=\"GET /users/@me/guilds\",status=\"200\"} 1",
+        "guildhall_guild_cache_total{result=\"hit\"} 1",
+        "guildhall_guild_cache_total{result=\"miss\"} 1",
+        "guildhall_http_request_duration_seconds_count{route=\"/discord/guilds\"} 2",
+    ] {
+        assert!(text.contains(line), "missing {line:?} in\n{text}");
+    }
+    // Guild ids never become label values.
+    assert!(!text.contains("/discord/guilds/1"));
+    app.stop().await;
+}

@@ -26,3 +26,14 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         }
     }
 }
+
+/// Prometheus metrics.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(state.listing.cache_stats()),
+    )
+}

@@ -47,7 +47,12 @@ struct Inner {
     config: DiscordConfig,
     http: reqwest::Client,
     limiter: RateLimiter,
+    observer: Option<CallObserver>,
 }
+
+/// Told about every HTTP exchange with Discord: the route (no ids, queries or
+/// tokens) and the status. The portal counts them for `/metrics`.
+pub type CallObserver = Arc<dyn Fn(&'static str, u16) + Send + Sync>;
 
 impl std::fmt::Debug for DiscordClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -114,6 +119,14 @@ struct RateLimitBody {
 impl DiscordClient {
     /// Builds the HTTP client; fails only on an unusable configuration.
     pub fn new(config: DiscordConfig) -> Result<Self, DiscordError> {
+        Self::with_observer(config, None)
+    }
+
+    /// Like [`DiscordClient::new`], reporting every exchange to `observer`.
+    pub fn with_observer(
+        config: DiscordConfig,
+        observer: Option<CallObserver>,
+    ) -> Result<Self, DiscordError> {
         if !(config.api_url.starts_with("http://") || config.api_url.starts_with("https://")) {
             return Err(DiscordError::Config(format!(
                 "api_url must be an http(s) URL, got {:?}",
@@ -134,6 +147,7 @@ impl DiscordClient {
                 config,
                 http,
                 limiter: RateLimiter::new(),
+                observer,
             }),
         })
     }
@@ -371,6 +385,9 @@ impl DiscordClient {
                 ms = started.elapsed().as_millis() as u64,
                 "discord call"
             );
+            if let Some(observe) = &inner.observer {
+                observe(route, status.as_u16());
+            }
             if status == StatusCode::UNAUTHORIZED && matches!(auth, Auth::Bearer(_)) {
                 inner.limiter.mark_dead(&key);
             }

@@ -18,7 +18,7 @@ mod permissions;
 pub mod pkce;
 mod ratelimit;
 
-pub use client::{AuthorizeRequest, DiscordClient};
+pub use client::{AuthorizeRequest, CallObserver, DiscordClient};
 pub use config::DiscordConfig;
 pub use error::DiscordError;
 pub use models::{DiscordUser, OAuthToken, PartialGuild};

@@ -6,5 +6,5 @@ mod cache;
 mod listing;
 mod view;
 
-pub use listing::{GuildListing, Listing, ListingConfig, ListingError, OAUTH_NAME};
+pub use listing::{CacheStats, GuildListing, Listing, ListingConfig, ListingError, OAUTH_NAME};
 pub use view::GuildView;

@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,6 +95,17 @@ struct Inner {
     /// One lock per user with a request in flight: concurrent page loads for
     /// one user make one token refresh and one guild fetch between them.
     user_locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    stale_served: AtomicU64,
+}
+
+/// Cache counters since start-up, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub stale_served: u64,
 }
 
 impl GuildListing {
@@ -105,6 +117,9 @@ impl GuildListing {
                 discord,
                 config,
                 user_locks: Mutex::new(HashMap::new()),
+                hits: AtomicU64::new(0),
+                misses: AtomicU64::new(0),
+                stale_served: AtomicU64::new(0),
             }),
         }
     }
@@ -114,8 +129,10 @@ impl GuildListing {
     /// Discord fails and an older list exists — that list, marked stale.
     pub async fn for_user(&self, user: UserId) -> Result<Listing, ListingError> {
         if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
+            self.inner.hits.fetch_add(1, Ordering::Relaxed);
             return self.view(&guilds, false).await;
         }
+        self.inner.misses.fetch_add(1, Ordering::Relaxed);
         let fetched = self
             .with_user_lock(user, async {
                 // Someone holding the lock before us may have filled the cache.
@@ -133,6 +150,7 @@ impl GuildListing {
             Err(e) if e.allows_stale() => match self.inner.cache.get(user) {
                 Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
                     tracing::warn!(user, error = %e, "Discord unavailable; serving the cached guild list");
+                    self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
                     self.view(&guilds, true).await
                 }
                 Lookup::Missing => Err(e),
@@ -164,6 +182,14 @@ impl GuildListing {
     pub async fn access_token(&self, user: UserId) -> Result<Secret, ListingError> {
         self.with_user_lock(user, self.fresh_token_locked(user))
             .await
+    }
+
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.inner.hits.load(Ordering::Relaxed),
+            misses: self.inner.misses.load(Ordering::Relaxed),
+            stale_served: self.inner.stale_served.load(Ordering::Relaxed),
+        }
     }
 
     /// Drops the user's cached list (after a new login, or logout).

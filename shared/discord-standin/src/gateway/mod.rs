@@ -19,7 +19,9 @@ use tokio::sync::mpsc::UnboundedSender;
 /// Discord's JSON shapes, exported so the bot's tests can check that
 /// serenity deserializes every one of them.
 pub mod shapes {
-    pub use super::payloads::{application, dm_channel, guild, interaction, message, user};
+    pub use super::payloads::{
+        application, dm_channel, guild, interaction, message, registered_command, user,
+    };
 }
 
 use crate::RecordedRequest;
@@ -72,6 +74,10 @@ pub(crate) struct GwInner {
     pub shards: HashMap<u32, UnboundedSender<String>>,
     pub seq: HashMap<u32, u64>,
     pub ready_sent: Vec<u32>,
+    /// Session ids handed out in READY: a RESUME naming another is refused.
+    pub sessions: HashMap<String, u32>,
+    /// The last bulk overwrite per scope (`None`: global).
+    pub commands: HashMap<Option<u64>, Vec<Value>>,
     pub dm_fails: bool,
     pub next_id: u64,
 }
@@ -92,24 +98,36 @@ impl GwInner {
     }
 
     /// Sends a dispatch to a connected shard; false when it is not connected.
+    /// The sequence only advances for frames actually sent, so a resuming
+    /// client never sees a gap.
     pub fn dispatch(&mut self, shard: u32, event: &str, data: Value) -> bool {
+        let Some(tx) = self.shards.get(&shard) else {
+            return false;
+        };
         let seq = self.seq.entry(shard).or_insert(0);
-        *seq += 1;
-        let frame = serde_json::json!({"op": 0, "s": *seq, "t": event, "d": data});
-        match self.shards.get(&shard) {
-            Some(tx) => tx.send(frame.to_string()).is_ok(),
-            None => false,
+        let frame = serde_json::json!({"op": 0, "s": *seq + 1, "t": event, "d": data});
+        let sent = tx.send(frame.to_string()).is_ok();
+        if sent {
+            *seq += 1;
         }
+        sent
     }
 }
 
+/// How long [`BotStandIn::shutdown`] lets open connections finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// A running bot-side stand-in. Dropping it stops the server.
 pub struct BotStandIn {
     addr: SocketAddr,
     shared: GwShared,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl BotStandIn {
+    /// Starts on `127.0.0.1` on a free port; it accepts connections as soon
+    /// as this returns.
     pub async fn start(fixture: BotFixture) -> std::io::Result<BotStandIn> {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
@@ -117,7 +135,7 @@ impl BotStandIn {
         shared.lock().fixture = fixture;
         let app = rest::router(shared.clone(), addr);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = rx.await;
             });
@@ -129,7 +147,22 @@ impl BotStandIn {
             addr,
             shared,
             shutdown: Some(tx),
+            task: Some(task),
         })
+    }
+
+    /// Stops accepting connections and waits (briefly) for open ones: the
+    /// bot's gateway sockets stay open until the bot closes them.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
     }
 
     /// What replaces `https://discord.com` for serenity's HTTP proxy.
@@ -141,12 +174,41 @@ impl BotStandIn {
         self.shared.lock().fixture.clone()
     }
 
+    /// Changes what later READYs and `GET /gateway/bot` report.
+    pub fn update_fixture(&self, change: impl FnOnce(&mut BotFixture)) {
+        change(&mut self.shared.lock().fixture);
+    }
+
+    /// Every REST request so far (bodies included), in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().log.clone()
     }
 
+    /// Requests whose path is exactly `path` (e.g. `/api/v10/users/@me/channels`).
+    pub fn requests_to(&self, path: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .lock()
+            .log
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Every gateway frame received from the bot (IDENTIFY, heartbeats, RESUME…).
     pub fn frames(&self) -> Vec<GatewayFrame> {
         self.shared.lock().frames.clone()
+    }
+
+    /// The commands of the last bulk overwrite, global (`None`) or in a guild,
+    /// with the ids the stand-in assigned.
+    pub fn commands(&self, guild: Option<u64>) -> Vec<Value> {
+        self.shared
+            .lock()
+            .commands
+            .get(&guild)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Refuse DMs with Discord's 50007 from now on (or accept them again).
@@ -159,6 +221,8 @@ impl BotStandIn {
         self.shared.lock().ready_sent.clone()
     }
 
+    /// Polls `check` until it holds or the deadline passes; false on timeout.
+    /// Tests wait this way, never by sleeping for readiness.
     pub async fn wait_until(
         &self,
         deadline: Duration,
@@ -176,6 +240,7 @@ impl BotStandIn {
         }
     }
 
+    /// The first recorded request matching `pred`, polling until the deadline.
     pub async fn wait_for_request(
         &self,
         deadline: Duration,
@@ -190,14 +255,16 @@ impl BotStandIn {
         found
     }
 
+    /// Dispatches GUILD_CREATE (a full guild) to `shard`; false when that
+    /// shard is not connected.
     pub fn guild_create(&self, shard: u32, guild_id: u64) -> bool {
         let mut inner = self.shared.lock();
         let owner = inner.fixture.bot_user_id + 7;
         inner.dispatch(shard, "GUILD_CREATE", payloads::guild(guild_id, owner))
     }
 
-    /// The bot left or was removed (`unavailable: false`), or an outage
-    /// (`unavailable: true`).
+    /// Dispatches GUILD_DELETE: the bot left or was removed (`unavailable`
+    /// absent), or an outage (`unavailable: true`).
     pub fn guild_delete(&self, shard: u32, guild_id: u64, unavailable: bool) -> bool {
         let data = if unavailable {
             serde_json::json!({"id": guild_id.to_string(), "unavailable": true})
@@ -208,7 +275,7 @@ impl BotStandIn {
     }
 
     /// Dispatches INTERACTION_CREATE for a slash command; returns the
-    /// interaction id and token.
+    /// interaction id and token, or `None` when that shard is not connected.
     pub fn slash_command(&self, shard: u32, call: &SlashCommand) -> Option<(u64, String)> {
         let mut inner = self.shared.lock();
         let id = inner.next_snowflake();

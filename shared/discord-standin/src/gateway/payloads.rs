@@ -185,3 +185,28 @@ pub fn interaction(
     }
     v
 }
+
+/// One command as Discord answers a bulk overwrite: what the bot submitted,
+/// plus the fields Discord assigns (serenity requires `id`, `application_id`
+/// and `version`).
+pub fn registered_command(id: u64, app_id: u64, guild_id: Option<u64>, submitted: &Value) -> Value {
+    let mut v = json!({
+        "type": 1,
+        "description": "",
+        "options": [],
+        "default_member_permissions": null,
+        "nsfw": false,
+    });
+    if let (Some(out), Some(fields)) = (v.as_object_mut(), submitted.as_object()) {
+        for (k, val) in fields {
+            out.insert(k.clone(), val.clone());
+        }
+        out.insert("id".into(), json!(id.to_string()));
+        out.insert("application_id".into(), json!(app_id.to_string()));
+        out.insert("version".into(), json!(id.to_string()));
+        if let Some(g) = guild_id {
+            out.insert("guild_id".into(), json!(g.to_string()));
+        }
+    }
+    v
+}

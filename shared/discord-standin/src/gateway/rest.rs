@@ -32,11 +32,11 @@ pub(crate) fn router(shared: GwShared, addr: SocketAddr) -> Router {
         .route("/api/v10/users/@me", get(bot_user))
         .route(
             "/api/v10/applications/{app}/commands",
-            put(register).get(list_commands),
+            put(register_global).get(list_global),
         )
         .route(
             "/api/v10/applications/{app}/guilds/{guild}/commands",
-            put(register).get(list_commands),
+            put(register_in_guild).get(list_in_guild),
         )
         .route(
             "/api/v10/interactions/{id}/{token}/callback",
@@ -123,13 +123,77 @@ async fn bot_user(State(ctx): State<Ctx>) -> Json<Value> {
     Json(u)
 }
 
-/// Bulk overwrite: answers with no commands, which every client accepts.
-async fn register() -> Json<Value> {
-    Json(json!([]))
+/// Bulk overwrite of the global commands.
+async fn register_global(
+    State(ctx): State<Ctx>,
+    Path(app): Path<u64>,
+    Json(body): Json<Value>,
+) -> Response {
+    register(&ctx, app, None, body)
 }
 
-async fn list_commands() -> Json<Value> {
-    Json(json!([]))
+/// Bulk overwrite of one guild's commands (`DISCORD_DEV_GUILD_ID`).
+async fn register_in_guild(
+    State(ctx): State<Ctx>,
+    Path((app, guild)): Path<(u64, u64)>,
+    Json(body): Json<Value>,
+) -> Response {
+    register(&ctx, app, Some(guild), body)
+}
+
+/// Answers like Discord: the submitted commands with the ids it assigns. A
+/// wrong application id gets Discord's 404, which is what makes poise's setup
+/// fail (and, in poise 0.7, hang) — worth catching in a test.
+fn register(ctx: &Ctx, app: u64, guild: Option<u64>, body: Value) -> Response {
+    let mut inner = ctx.shared.lock();
+    if app != inner.fixture.application_id {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Unknown Application", "code": 10002})),
+        )
+            .into_response();
+    }
+    let Some(submitted) = body.as_array() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Invalid Form Body", "code": 50035})),
+        )
+            .into_response();
+    };
+    let commands: Vec<Value> = submitted
+        .iter()
+        .map(|c| {
+            let id = inner.next_snowflake();
+            payloads::registered_command(id, app, guild, c)
+        })
+        .collect();
+    inner.commands.insert(guild, commands.clone());
+    Json(Value::Array(commands)).into_response()
+}
+
+async fn list_global(State(ctx): State<Ctx>) -> Json<Value> {
+    Json(Value::Array(
+        ctx.shared
+            .lock()
+            .commands
+            .get(&None)
+            .cloned()
+            .unwrap_or_default(),
+    ))
+}
+
+async fn list_in_guild(
+    State(ctx): State<Ctx>,
+    Path((_app, guild)): Path<(u64, u64)>,
+) -> Json<Value> {
+    Json(Value::Array(
+        ctx.shared
+            .lock()
+            .commands
+            .get(&Some(guild))
+            .cloned()
+            .unwrap_or_default(),
+    ))
 }
 
 async fn callback(Path((_id, _token)): Path<(String, String)>) -> StatusCode {

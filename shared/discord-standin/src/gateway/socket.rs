@@ -50,6 +50,8 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                 shard = Some(id);
                 let mut inner = shared.lock();
                 inner.shards.insert(id, tx.clone());
+                // A new session numbers its dispatches from 1 again.
+                inner.seq.insert(id, 0);
                 let guilds: Vec<Value> = inner
                     .fixture
                     .ready_guilds
@@ -61,11 +63,13 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                     })
                     .unwrap_or_default();
                 let app = inner.fixture.application_id;
+                let session_id = format!("session-{id}-{}", inner.next_snowflake());
+                inner.sessions.insert(session_id.clone(), id);
                 let ready = json!({
                     "v": 10,
                     "user": payloads::user(inner.fixture.bot_user_id, "Guildhall", true),
                     "guilds": guilds,
-                    "session_id": format!("session-{id}"),
+                    "session_id": session_id,
                     "resume_gateway_url": resume_url,
                     "application": {"id": app.to_string(), "flags": 0},
                     "shard": [id, count],
@@ -81,16 +85,21 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                 inner.ready_sent.push(id);
             }
             Some(6) => {
-                // Tolerate RESUME: re-attach the shard and confirm.
-                let id = payload["d"]["session_id"]
-                    .as_str()
-                    .and_then(|s| s.strip_prefix("session-"))
-                    .and_then(|s| s.parse::<u32>().ok())
-                    .unwrap_or(0);
-                shard = Some(id);
+                // RESUME: a session this stand-in handed out is re-attached
+                // and confirmed; any other gets INVALID_SESSION (not
+                // resumable), after which the client identifies afresh.
+                let session = payload["d"]["session_id"].as_str().unwrap_or_default();
                 let mut inner = shared.lock();
-                inner.shards.insert(id, tx.clone());
-                inner.dispatch(id, "RESUMED", json!({}));
+                match inner.sessions.get(session).copied() {
+                    Some(id) => {
+                        shard = Some(id);
+                        inner.shards.insert(id, tx.clone());
+                        inner.dispatch(id, "RESUMED", json!({}));
+                    }
+                    None => {
+                        let _ = tx.send(json!({"op": 9, "d": false}).to_string());
+                    }
+                }
             }
             _ => {}
         }
