@@ -235,6 +235,90 @@ async fn closed_dms_get_the_link_ephemerally() {
     db.drop_database().await;
 }
 
+#[tokio::test]
+async fn other_dm_failures_get_a_short_apology() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    standin.fail_messages_with(500, 0, "500: Internal Server Error");
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let bot = start_bot(&standin, &db.url, &[]).await;
+    ready_for_commands(&standin, 0).await;
+
+    let (_, token) = standin
+        .slash_command(
+            0,
+            &SlashCommand {
+                name: "dashboard".into(),
+                user_id: 9,
+                guild_id: Some(31),
+                channel_id: 77,
+            },
+        )
+        .unwrap();
+    let followup = standin
+        .wait_for_request(WAIT, |r| {
+            r.path.contains("/webhooks/") && r.path.contains(&token)
+        })
+        .await
+        .expect("the ephemeral answer");
+    let answer = body(&followup);
+    let text = answer["content"].as_str().unwrap();
+    assert!(text.starts_with("Sorry"), "{text}");
+    assert!(
+        !text.contains(PORTAL),
+        "no link when the cause is unknown: {text}"
+    );
+    assert_eq!(
+        answer["flags"].as_u64().map(|f| f & 64),
+        Some(64),
+        "{answer}"
+    );
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_reconnect_resumes_the_session_and_events_still_arrive() {
+    const G: u64 = 1_100_000_000_000_000_201;
+    let mut fixture = BotFixture::default();
+    fixture.ready_guilds.insert(0, vec![G - 1]);
+    let standin = BotStandIn::start(fixture).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let bot = start_bot(&standin, &db.url, &[]).await;
+    wait_for_shard(&bot.store, 0, &[G - 1]).await;
+
+    assert!(standin.request_reconnect(0));
+    assert!(
+        standin
+            .wait_until(WAIT, |s| s.resumed_shards() == [0])
+            .await,
+        "shard 0 resumed"
+    );
+    let resume = standin
+        .frames()
+        .into_iter()
+        .find(|f| f.payload["op"] == 6)
+        .expect("RESUME");
+    assert!(
+        resume.payload["d"]["seq"].as_u64().unwrap_or(0) >= 1,
+        "{:?}",
+        resume.payload
+    );
+    assert_eq!(standin.ready_shards(), [0], "resumed, not identified again");
+
+    assert!(standin.guild_create(0, G));
+    wait_for_shard(&bot.store, 0, &[G - 1, G]).await;
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
+}
+
 /// Polls the store until `shard` holds exactly `want`, failing at the deadline.
 async fn wait_for_shard(store: &store::Store, shard: u32, want: &[u64]) {
     let deadline = tokio::time::Instant::now() + WAIT;

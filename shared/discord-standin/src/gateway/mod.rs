@@ -74,11 +74,13 @@ pub(crate) struct GwInner {
     pub shards: HashMap<u32, UnboundedSender<String>>,
     pub seq: HashMap<u32, u64>,
     pub ready_sent: Vec<u32>,
+    pub resumed: Vec<u32>,
     /// Session ids handed out in READY: a RESUME naming another is refused.
     pub sessions: HashMap<String, u32>,
     /// The last bulk overwrite per scope (`None`: global).
     pub commands: HashMap<Option<u64>, Vec<Value>>,
-    pub dm_fails: bool,
+    /// What `POST /channels/{id}/messages` answers instead of a message.
+    pub dm_failure: Option<(u16, Value)>,
     pub next_id: u64,
 }
 
@@ -211,14 +213,47 @@ impl BotStandIn {
             .unwrap_or_default()
     }
 
-    /// Refuse DMs with Discord's 50007 from now on (or accept them again).
+    /// Refuse DMs with Discord's 403 `50007` "Cannot send messages to this
+    /// user" from now on (`true`), or accept them again (`false`).
     pub fn set_dm_fails(&self, fails: bool) {
-        self.shared.lock().dm_fails = fails;
+        self.shared.lock().dm_failure = fails.then(|| {
+            (
+                403,
+                serde_json::json!({"message": "Cannot send messages to this user", "code": 50007}),
+            )
+        });
+    }
+
+    /// Answer every later `POST /channels/{id}/messages` with `status` and
+    /// Discord's error body `{"message", "code"}`.
+    pub fn fail_messages_with(&self, status: u16, code: u32, message: &str) {
+        self.shared.lock().dm_failure = Some((
+            status,
+            serde_json::json!({"message": message, "code": code}),
+        ));
+    }
+
+    /// Sends op 7 RECONNECT to a connected shard, as Discord does before
+    /// moving a session: the client reconnects and RESUMEs. False when that
+    /// shard is not connected.
+    pub fn request_reconnect(&self, shard: u32) -> bool {
+        let inner = self.shared.lock();
+        match inner.shards.get(&shard) {
+            Some(tx) => tx
+                .send(serde_json::json!({"op": 7, "d": null}).to_string())
+                .is_ok(),
+            None => false,
+        }
     }
 
     /// Shards that identified and got their READY.
     pub fn ready_shards(&self) -> Vec<u32> {
         self.shared.lock().ready_sent.clone()
+    }
+
+    /// Shards whose RESUME was accepted (RESUMED sent), once per resume.
+    pub fn resumed_shards(&self) -> Vec<u32> {
+        self.shared.lock().resumed.clone()
     }
 
     /// Polls `check` until it holds or the deadline passes; false on timeout.

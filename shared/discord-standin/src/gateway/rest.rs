@@ -237,12 +237,9 @@ async fn open_dm(Json(body): Json<Value>) -> Response {
 
 async fn send_message(State(ctx): State<Ctx>, Path(channel): Path<u64>) -> Response {
     let mut inner = ctx.shared.lock();
-    if inner.dm_fails {
-        return (
-            StatusCode::FORBIDDEN,
-            Json(json!({"message": "Cannot send messages to this user", "code": 50007})),
-        )
-            .into_response();
+    if let Some((status, body)) = inner.dm_failure.clone() {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, Json(body)).into_response();
     }
     let id = inner.next_snowflake();
     let author = payloads::user(inner.fixture.bot_user_id, "Guildhall", true);

@@ -95,6 +95,7 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                         shard = Some(id);
                         inner.shards.insert(id, tx.clone());
                         inner.dispatch(id, "RESUMED", json!({}));
+                        inner.resumed.push(id);
                     }
                     None => {
                         let _ = tx.send(json!({"op": 9, "d": false}).to_string());
