@@ -18,6 +18,11 @@ use tokio::task::JoinHandle;
 use crate::config::{BotConfig, Sharding};
 use crate::error::BotError;
 
+/// `RUST_LOG` when unset: serenity and poise are chatty at info, and their
+/// debug output is not ours to vouch for (payloads); the bot's own lines never
+/// carry the bot token or interaction tokens.
+pub const DEFAULT_LOG_FILTER: &str = "info,serenity=warn,poise=warn";
+
 /// What every command can reach.
 pub struct Data {
     pub portal_public_url: String,

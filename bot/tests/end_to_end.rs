@@ -4,6 +4,7 @@
 //! read back through the portal's guild listing.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bot::RunningBot;
@@ -65,6 +66,20 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
         .unwrap();
     let bot = start_bot(&standin, &db.url, &[]).await;
     ready_for_commands(&standin, 0).await;
+
+    let registration = standin
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT" && r.path.ends_with("/commands"))
+        .unwrap();
+    let app = standin.fixture().application_id;
+    assert_eq!(
+        registration.path,
+        format!("/api/v10/applications/{app}/commands"),
+        "global by default"
+    );
+    let commands = body(&registration);
+    assert_eq!(commands[0]["name"], "dashboard");
 
     let identify = standin
         .frames()
@@ -235,8 +250,46 @@ async fn closed_dms_get_the_link_ephemerally() {
     db.drop_database().await;
 }
 
+/// Everything the bot logs, for checking what never appears there. Installed
+/// per test: `#[tokio::test]` runs every task on the test's thread.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}
+
 #[tokio::test]
 async fn other_dm_failures_get_a_short_apology() {
+    let logs = Captured::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(bot::DEFAULT_LOG_FILTER))
+            .with_writer(logs.clone())
+            .finish(),
+    );
     let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
     standin.fail_messages_with(500, 0, "500: Internal Server Error");
     let db = TestDatabase::create(Backend::Sqlite)
@@ -276,6 +329,17 @@ async fn other_dm_failures_get_a_short_apology() {
         "{answer}"
     );
     bot.shutdown().await.unwrap();
+
+    // The cause is logged; neither the bot's token nor the interaction's is.
+    let logged = logs.text();
+    assert!(
+        logged.contains("could not DM the dashboard link"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains(TOKEN) && !logged.contains(&token),
+        "{logged}"
+    );
     standin.shutdown().await;
     db.drop_database().await;
 }
@@ -525,4 +589,17 @@ fn serenity_accepts_the_stand_ins_shapes() {
     let _: serenity::all::Command =
         serde_json::from_value(shapes::registered_command(4, 2, Some(7), &submitted))
             .expect("registered command");
+}
+
+#[test]
+fn a_missing_token_is_one_clear_line_and_a_failing_exit() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bot"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DISCORD_BOT_TOKEN is not set"), "{stderr}");
 }
