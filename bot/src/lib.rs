@@ -90,7 +90,7 @@ pub async fn client(config: &BotConfig, store: Store) -> Result<serenity::Client
     }
     ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
         .framework(framework(config))
-        .event_handler(handler::PresenceHandler { store })
+        .event_handler(handler::PresenceHandler::new(store))
         .await
         .map_err(BotError::Discord)
 }

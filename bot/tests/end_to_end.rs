@@ -536,6 +536,49 @@ async fn presence_across_two_processes_and_the_portal_listing() {
 }
 
 #[tokio::test]
+async fn fast_leave_and_rejoin_end_in_the_gateways_final_state() {
+    // serenity handles each event in its own task, so these may be handled
+    // in any order; the store must still end as the gateway left things.
+    const X: u64 = 1_100_000_000_000_000_301;
+    const Y: u64 = 1_100_000_000_000_000_302;
+    const Z: u64 = 1_100_000_000_000_000_303;
+    const W: u64 = 1_100_000_000_000_000_300;
+    let mut fixture = BotFixture::default();
+    fixture.ready_guilds.insert(0, vec![W]);
+    let standin = BotStandIn::start(fixture).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let bot = start_bot(&standin, &db.url, &[]).await;
+    // READY's replacement has been written: it cannot overtake what follows.
+    wait_for_shard(&bot.store, 0, &[W]).await;
+    for (guild, joined) in [
+        (X, true),
+        (X, false),
+        (X, true),
+        (X, false),
+        (Y, true),
+        (Y, false),
+        (Y, true),
+    ] {
+        let sent = if joined {
+            standin.guild_create(0, guild)
+        } else {
+            standin.guild_delete(0, guild, false)
+        };
+        assert!(sent);
+    }
+    // Dispatched last: once it is recorded, every earlier event is in
+    // serenity's cache, and any handler still to run only confirms the end state.
+    assert!(standin.guild_create(0, Z));
+    wait_for_shard(&bot.store, 0, &[W, Y, Z]).await;
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
 async fn dev_guild_registration_stays_in_that_guild() {
     let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
     let db = TestDatabase::create(Backend::Sqlite)

@@ -7,6 +7,8 @@
 mod payloads;
 mod rest;
 mod socket;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

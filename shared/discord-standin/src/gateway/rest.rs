@@ -200,7 +200,10 @@ async fn callback(Path((_id, _token)): Path<(String, String)>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn webhook_message(State(ctx): State<Ctx>) -> Json<Value> {
+/// Follow-ups and edits of the interaction's original answer: the message as
+/// Discord would store it, carrying what was sent (content, flags, embeds,
+/// components) so a client reading the answer sees its own message.
+async fn webhook_message(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Json<Value> {
     let (id, author) = {
         let mut inner = ctx.shared.lock();
         (
@@ -208,7 +211,18 @@ async fn webhook_message(State(ctx): State<Ctx>) -> Json<Value> {
             payloads::user(inner.fixture.bot_user_id, "Guildhall", true),
         )
     };
-    Json(payloads::message(id, 1, author, ""))
+    let mut message = payloads::message(id, 1, author, "");
+    if let (Ok(Value::Object(sent)), Some(out)) = (
+        serde_json::from_slice::<Value>(&body),
+        message.as_object_mut(),
+    ) {
+        for key in ["content", "flags", "embeds", "components"] {
+            if let Some(v) = sent.get(key) {
+                out.insert(key.to_owned(), v.clone());
+            }
+        }
+    }
+    Json(message)
 }
 
 async fn open_dm(Json(body): Json<Value>) -> Response {
