@@ -1,6 +1,9 @@
 //! Each user's guild list as Discord last gave it, so reloads within the TTL
 //! cost no API call, and an expired list can still be shown (marked stale)
 //! while Discord is down. Bounded: past `capacity` users, the oldest go.
+//!
+//! Next to the list sits the view last built from it: a reload within the
+//! presence TTL reuses it whole, so the hot path is a map lookup.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -9,9 +12,22 @@ use std::time::{Duration, Instant};
 use discord::PartialGuild;
 use store::UserId;
 
+use crate::listing::Listing;
+
 pub(crate) struct Entry {
     pub guilds: Arc<Vec<PartialGuild>>,
     pub fetched: Instant,
+    /// Built from `guilds`; dropped with them when a new list arrives.
+    pub view: Option<BuiltView>,
+}
+
+#[derive(Clone)]
+pub(crate) struct BuiltView {
+    pub listing: Arc<Listing>,
+    /// The guilds (of this list) the bot was in, sorted.
+    pub present: Vec<u64>,
+    /// When `present` was read from the store.
+    pub checked: Instant,
 }
 
 pub(crate) struct GuildCache {
@@ -78,8 +94,28 @@ impl GuildCache {
             Entry {
                 guilds,
                 fetched: Instant::now(),
+                view: None,
             },
         );
+    }
+
+    /// The view built from exactly this list (not from an earlier one).
+    pub fn view(&self, user: UserId, guilds: &Arc<Vec<PartialGuild>>) -> Option<BuiltView> {
+        let map = self.lock();
+        let entry = map.get(&user)?;
+        Arc::ptr_eq(&entry.guilds, guilds)
+            .then(|| entry.view.clone())
+            .flatten()
+    }
+
+    /// Keeps `view` with the list it was built from, if that list is still
+    /// the cached one.
+    pub fn put_view(&self, user: UserId, guilds: &Arc<Vec<PartialGuild>>, view: BuiltView) {
+        if let Some(entry) = self.lock().get_mut(&user)
+            && Arc::ptr_eq(&entry.guilds, guilds)
+        {
+            entry.view = Some(view);
+        }
     }
 
     pub fn forget(&self, user: UserId) {

@@ -1,14 +1,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use discord::{DiscordClient, DiscordError, PartialGuild};
 use settings::Secret;
 use store::{OAuthAccount, Store, StoreError, TokenUpdate, UserId};
 
-use crate::cache::{GuildCache, Lookup};
+use crate::cache::{BuiltView, GuildCache, Lookup};
 use crate::view::{self, GuildView};
 
 /// The `oauth_name` Guildhall's Discord accounts are stored under.
@@ -24,6 +24,11 @@ pub struct ListingConfig {
     pub invite_permissions: u64,
     /// A token expiring within this margin is refreshed before use.
     pub refresh_margin: Duration,
+    /// How long a built view's bot presence is trusted before the store is
+    /// asked again. Short, so an invited bot shows on a reload a moment
+    /// later; non-zero, so a busy page does not query the store per view.
+    /// Zero asks on every view.
+    pub presence_ttl: Duration,
 }
 
 impl Default for ListingConfig {
@@ -33,12 +38,15 @@ impl Default for ListingConfig {
             cache_capacity: 10_000,
             invite_permissions: 0,
             refresh_margin: Duration::from_secs(60),
+            presence_ttl: Duration::from_secs(2),
         }
     }
 }
 
-/// A user's guilds, in display order.
-#[derive(Debug, Clone)]
+/// A user's guilds, in display order. Shared: while nothing changes, every
+/// request for the user gets the same `Arc`, so callers may key their own
+/// caches (rendered pages) on its identity.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub guilds: Vec<GuildView>,
     /// Discord could not be asked; this is the last list it gave.
@@ -127,10 +135,10 @@ impl GuildListing {
     /// The user's guilds: from the cache within its TTL, else from Discord
     /// (refreshing the token first if it is about to expire), else — when
     /// Discord fails and an older list exists — that list, marked stale.
-    pub async fn for_user(&self, user: UserId) -> Result<Listing, ListingError> {
+    pub async fn for_user(&self, user: UserId) -> Result<Arc<Listing>, ListingError> {
         if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
             self.inner.hits.fetch_add(1, Ordering::Relaxed);
-            return self.view(&guilds, false).await;
+            return self.current_view(user, &guilds).await;
         }
         self.inner.misses.fetch_add(1, Ordering::Relaxed);
         let fetched = self
@@ -146,12 +154,13 @@ impl GuildListing {
             })
             .await;
         match fetched {
-            Ok(guilds) => self.view(&guilds, false).await,
+            Ok(guilds) => self.current_view(user, &guilds).await,
             Err(e) if e.allows_stale() => match self.inner.cache.get(user) {
                 Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
                     tracing::warn!(user, error = %e, "Discord unavailable; serving the cached guild list");
                     self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
-                    self.view(&guilds, true).await
+                    let present = self.presence(&guilds).await?;
+                    Ok(Arc::new(self.build(&guilds, &present, true)))
                 }
                 Lookup::Missing => Err(e),
             },
@@ -173,9 +182,9 @@ impl GuildListing {
         let listing = self.for_user(user).await?;
         Ok(listing
             .guilds
-            .into_iter()
+            .iter()
             .find(|g| g.id == guild_id)
-            .map(|g| (g, listing.stale)))
+            .map(|g| (g.clone(), listing.stale)))
     }
 
     /// A usable access token for the user, refreshed if it is about to expire.
@@ -277,25 +286,69 @@ impl GuildListing {
             .is_some_and(|at| at - Utc::now().timestamp() <= margin)
     }
 
-    async fn view(&self, guilds: &[PartialGuild], stale: bool) -> Result<Listing, ListingError> {
+    /// The view of `guilds` (the cached list) for `user`: the one built last
+    /// while its presence is younger than the presence TTL; after that, the
+    /// same `Arc` again if the bot's presence did not change.
+    async fn current_view(
+        &self,
+        user: UserId,
+        guilds: &Arc<Vec<PartialGuild>>,
+    ) -> Result<Arc<Listing>, ListingError> {
+        let previous = self.inner.cache.view(user, guilds);
+        if let Some(built) = &previous
+            && built.checked.elapsed() < self.inner.config.presence_ttl
+        {
+            return Ok(built.listing.clone());
+        }
+        let present = self.presence(guilds).await?;
+        let listing = match previous {
+            Some(built) if built.present == present => built.listing,
+            _ => Arc::new(self.build(guilds, &present, false)),
+        };
+        self.inner.cache.put_view(
+            user,
+            guilds,
+            BuiltView {
+                listing: listing.clone(),
+                present,
+                checked: Instant::now(),
+            },
+        );
+        Ok(listing)
+    }
+
+    /// Which of `guilds` the bot is in, sorted. Read from the store, which
+    /// the bot keeps: the portal never learns of joins any other way.
+    async fn presence(&self, guilds: &[PartialGuild]) -> Result<Vec<u64>, ListingError> {
         let ids: Vec<u64> = guilds.iter().filter_map(|g| g.id.parse().ok()).collect();
-        // Presence is read on every view, not cached: the bot joining a guild
-        // should show on the next reload.
-        let present = self.inner.store.bot_guilds_present(&ids).await?;
+        let mut present: Vec<u64> = self
+            .inner
+            .store
+            .bot_guilds_present(&ids)
+            .await?
+            .into_iter()
+            .collect();
+        present.sort_unstable();
+        Ok(present)
+    }
+
+    fn build(&self, guilds: &[PartialGuild], present: &[u64], stale: bool) -> Listing {
         let discord = &self.inner.discord;
         let cdn = discord.config().cdn_url.as_str();
         let perms = self.inner.config.invite_permissions;
         let mut views: Vec<GuildView> = guilds
             .iter()
             .map(|g| {
-                let in_guild = g.id.parse().is_ok_and(|id: u64| present.contains(&id));
+                let in_guild =
+                    g.id.parse()
+                        .is_ok_and(|id: u64| present.binary_search(&id).is_ok());
                 GuildView::build(g, in_guild, cdn, |id| discord.bot_invite_url(id, perms))
             })
             .collect();
         view::sort(&mut views);
-        Ok(Listing {
+        Listing {
             guilds: views,
             stale,
-        })
+        }
     }
 }

@@ -13,6 +13,19 @@ use store::{OAuthCallback, Store, UserId};
 const REDIRECT: &str = "http://127.0.0.1:1/cb";
 
 async fn setup(store: &Store, fixture: Fixture, ttl: Duration) -> (StandIn, GuildListing, UserId) {
+    let config = ListingConfig {
+        cache_ttl: ttl,
+        invite_permissions: 8,
+        ..ListingConfig::default()
+    };
+    setup_with(store, fixture, config).await
+}
+
+async fn setup_with(
+    store: &Store,
+    fixture: Fixture,
+    config: ListingConfig,
+) -> (StandIn, GuildListing, UserId) {
     let standin = StandIn::start(fixture).await.unwrap();
     let mut c = DiscordConfig::new("42", Secret::new("s3cret"));
     c.api_url = standin.api_url();
@@ -55,15 +68,7 @@ async fn setup(store: &Store, fixture: Fixture, ttl: Duration) -> (StandIn, Guil
         })
         .await
         .unwrap();
-    let listing = GuildListing::new(
-        store.clone(),
-        discord,
-        ListingConfig {
-            cache_ttl: ttl,
-            invite_permissions: 8,
-            ..ListingConfig::default()
-        },
-    );
+    let listing = GuildListing::new(store.clone(), discord, config);
     (standin, listing, user.id)
 }
 
@@ -109,6 +114,59 @@ async fn order_presence_and_invites_on_every_backend() {
             .map(|g| g.name.to_lowercase())
             .collect();
         assert!(names.windows(2).all(|w| w[0] <= w[1]), "{names:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reloads_reuse_the_view_until_the_bot_presence_is_read_again() {
+    const JOINED: u64 = 1100000000000000105;
+    each_backend(|store, backend| async move {
+        let config = ListingConfig {
+            presence_ttl: Duration::from_millis(200),
+            ..ListingConfig::default()
+        };
+        let (standin, listing, user) = setup_with(&store, fixture(), config).await;
+        let first = listing.for_user(user).await.unwrap();
+        let again = listing.for_user(user).await.unwrap();
+        assert!(
+            std::sync::Arc::ptr_eq(&first, &again),
+            "{backend:?}: a reload reuses the built view"
+        );
+        let guild_fetches = || {
+            standin
+                .requests()
+                .iter()
+                .filter(|r| r.path.ends_with("/users/@me/guilds"))
+                .count()
+        };
+        assert_eq!(guild_fetches(), 1);
+
+        // The bot joins: a reload within the presence TTL may still show the
+        // old view, and once the TTL has passed the join shows, without
+        // another call to Discord.
+        store.bot_guild_add(0, JOINED).await.unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let shown = loop {
+            let now = listing.for_user(user).await.unwrap();
+            let g = now.guilds.iter().find(|g| g.id == JOINED.to_string());
+            if g.is_some_and(|g| g.bot_present) {
+                break now;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend:?}: join never shown"
+            );
+            tokio::task::yield_now().await;
+        };
+        assert!(!std::sync::Arc::ptr_eq(&first, &shown), "a new view");
+        assert_eq!(
+            guild_fetches(),
+            1,
+            "{backend:?}: presence is the store's, not Discord's"
+        );
+        let after = listing.for_user(user).await.unwrap();
+        assert!(std::sync::Arc::ptr_eq(&shown, &after));
     })
     .await;
 }
