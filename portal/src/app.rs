@@ -17,13 +17,33 @@ use tokio::task::JoinHandle;
 use crate::config::PortalConfig;
 use crate::error::PortalError;
 use crate::oauth_state::OAuthStates;
+use crate::render_cache::RenderCache;
 use crate::routes::{self, api};
 use crate::session::token::SessionTokens;
+use crate::session::user_cache::UserCache;
 use crate::{pages, security_headers};
 
-/// Everything a handler may need; cheap to clone.
+/// Users whose rows the session check keeps in memory at most.
+const USER_CACHE_CAPACITY: usize = 10_000;
+/// Rendered guild pages and JSON kept in memory at most, in bytes (a page of
+/// 50 guilds is about 30 kB).
+const RENDER_CACHE_BYTES: usize = 16 << 20;
+
+/// Everything a handler may need. One `Arc`: every extractor and middleware
+/// clones the state per request, and cloning the parts one by one (the
+/// token validator owns hash sets) showed up in profiles.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub config: Arc<PortalConfig>,
     pub store: Store,
     pub discord: DiscordClient,
@@ -33,6 +53,8 @@ pub struct AppState {
     pub templates: Arc<Environment<'static>>,
     pub csp: HeaderValue,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub users: UserCache,
+    pub renders: RenderCache,
 }
 
 impl AppState {
@@ -70,8 +92,10 @@ impl AppState {
             &config.discord_cdn_url,
         ))
         .map_err(|e| PortalError::Startup(format!("DISCORD_CDN_URL in the CSP: {e}")))?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             sessions: SessionTokens::new(&config.auth_secret, config.session_lifetime),
+            users: UserCache::new(config.user_cache_ttl, USER_CACHE_CAPACITY),
+            renders: RenderCache::new(RENDER_CACHE_BYTES),
             states: OAuthStates::new(&config.oauth_state_secret),
             config: Arc::new(config),
             store,
@@ -80,7 +104,17 @@ impl AppState {
             templates: Arc::new(templates),
             csp,
             metrics,
-        })
+        })))
+    }
+}
+
+impl AppState {
+    /// After a login or logout: what this replica remembers of the user is
+    /// read afresh on their next request.
+    pub fn forget_user(&self, user: store::UserId) {
+        self.listing.invalidate(user);
+        self.users.forget(user);
+        self.renders.forget(user);
     }
 }
 

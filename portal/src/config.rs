@@ -44,6 +44,9 @@ pub struct PortalConfig {
     pub associate_by_email: bool,
     pub bot_invite_permissions: u64,
     pub guild_cache_ttl: Duration,
+    /// How long a session's user row is reused before the store is read
+    /// again; zero reads it on every request, as fastapi-users does.
+    pub user_cache_ttl: Duration,
     pub log_format: LogFormat,
     /// Set by `--demo` only, never from the environment.
     pub demo: bool,
@@ -169,6 +172,7 @@ impl PortalConfig {
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
             guild_cache_ttl: seconds("GUILD_CACHE_TTL_SECONDS", 60)?,
+            user_cache_ttl: seconds("USER_CACHE_TTL_SECONDS", 2)?,
             log_format,
             demo,
         })
@@ -198,6 +202,7 @@ mod tests {
         assert_eq!(c.oauth_state_secret, c.auth_secret);
         assert_eq!(c.discord_api_url, "https://discord.com/api/v10");
         assert_eq!(c.guild_cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.user_cache_ttl, Duration::from_secs(2));
         let printed = format!("{c:?}");
         assert!(!printed.contains("client-secret-value") && !printed.contains("0123456789abcdef"));
     }
@@ -221,6 +226,7 @@ mod tests {
             ("DATABASE_URL", "oracle://x"),
             ("COOKIE_SECURE", "perhaps"),
             ("SESSION_LIFETIME_SECONDS", "-1"),
+            ("USER_CACHE_TTL_SECONDS", "soon"),
             ("PORTAL_PUBLIC_URL", "example.org"),
             ("AUTH_SECRET", "short"),
         ] {

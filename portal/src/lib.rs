@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod next_path;
 pub mod oauth_state;
 pub mod pages;
+pub mod render_cache;
 pub mod routes;
 pub mod security_headers;
 pub mod session;

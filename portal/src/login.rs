@@ -152,7 +152,7 @@ pub async fn complete(
     };
     state.store.update_profile(user.id, &profile).await?;
     let user = state.store.user_by_id(user.id).await?.unwrap_or(user);
-    state.listing.invalidate(user.id);
+    state.forget_user(user.id);
 
     let session = state
         .sessions

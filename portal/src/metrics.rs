@@ -3,7 +3,7 @@
 //! guild-cache hits and misses, and logins by outcome. A small registry of
 //! our own: a handful of counters does not warrant a metrics framework.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -23,9 +23,17 @@ struct Histogram {
 }
 
 #[derive(Default)]
+struct RouteStats {
+    /// By status; a route answers with few distinct ones.
+    statuses: Vec<(u16, u64)>,
+    latency: Histogram,
+}
+
+#[derive(Default)]
 struct Inner {
-    requests: BTreeMap<(String, u16), u64>,
-    latency: BTreeMap<String, Histogram>,
+    /// Looked up by `&str` on every request, so only a route's first
+    /// request allocates its key.
+    routes: HashMap<String, RouteStats>,
     discord: BTreeMap<(&'static str, u16), u64>,
     logins: BTreeMap<&'static str, u64>,
 }
@@ -42,11 +50,15 @@ fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
 impl Metrics {
     pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
         let mut inner = lock(&self.inner);
-        *inner
-            .requests
-            .entry((route.to_owned(), status))
-            .or_default() += 1;
-        let h = inner.latency.entry(route.to_owned()).or_default();
+        let stats = match inner.routes.get_mut(route) {
+            Some(stats) => stats,
+            None => inner.routes.entry(route.to_owned()).or_default(),
+        };
+        match stats.statuses.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, n)) => *n += 1,
+            None => stats.statuses.push((status, 1)),
+        }
+        let h = &mut stats.latency;
         let secs = elapsed.as_secs_f64();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {
@@ -72,18 +84,25 @@ impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, cache: CacheStats) -> String {
         let inner = lock(&self.inner);
+        // Sorted, so the exposition is stable from one scrape to the next.
+        let routes: BTreeMap<&str, &RouteStats> =
+            inner.routes.iter().map(|(r, s)| (r.as_str(), s)).collect();
         let mut out = String::new();
         let _ = writeln!(
             out,
             "# HELP guildhall_http_requests_total HTTP requests by route and status."
         );
         let _ = writeln!(out, "# TYPE guildhall_http_requests_total counter");
-        for ((route, status), n) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "guildhall_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                escape(route)
-            );
+        for (route, stats) in &routes {
+            let mut statuses = stats.statuses.clone();
+            statuses.sort_unstable();
+            for (status, n) in statuses {
+                let _ = writeln!(
+                    out,
+                    "guildhall_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(route)
+                );
+            }
         }
         let _ = writeln!(
             out,
@@ -93,7 +112,8 @@ impl Metrics {
             out,
             "# TYPE guildhall_http_request_duration_seconds histogram"
         );
-        for (route, h) in &inner.latency {
+        for (route, stats) in &routes {
+            let h = &stats.latency;
             let route = escape(route);
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(

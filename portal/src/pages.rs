@@ -39,7 +39,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 }
 
 /// The signed-in user as the header shows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeaderUser {
     pub nickname: String,
     pub avatar_url: String,

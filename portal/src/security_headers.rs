@@ -8,7 +8,6 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use rand::RngCore;
 use tracing::Instrument;
 
 use crate::AppState;
@@ -35,19 +34,14 @@ pub async fn security_headers(
     let route = request
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .cloned();
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            let mut raw = [0u8; 8];
-            rand::thread_rng().fill_bytes(&mut raw);
-            raw.iter().map(|b| format!("{b:02x}")).collect()
-        });
+        .unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
 
     // Every log line written while handling the request carries its id.
     let span = tracing::info_span!("request", request_id = %request_id);
@@ -73,9 +67,10 @@ pub async fn security_headers(
         h.insert(REQUEST_ID.clone(), v);
     }
     let elapsed = started.elapsed();
+    let route = route.as_ref().map_or("unmatched", |m| m.as_str());
     state
         .metrics
-        .request(&route, response.status().as_u16(), elapsed);
+        .request(route, response.status().as_u16(), elapsed);
     tracing::info!(
         request_id = %request_id,
         method = %method,

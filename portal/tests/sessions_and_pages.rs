@@ -149,15 +149,27 @@ async fn every_bad_session_is_401_for_the_api_and_a_login_redirect_for_pages() {
         .unwrap();
     assert_eq!(none.status(), 401);
 
-    // Inactive user.
+    // Inactive user: refused once the session's cached row (USER_CACHE_TTL_SECONDS,
+    // 2 s by default) has been read again.
     app.store().set_active(id as i32, false).await.unwrap();
-    let r = plain
-        .get(app.url("/api/v1/users/me"))
-        .bearer_auth(&good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = plain
+            .get(app.url("/api/v1/users/me"))
+            .bearer_auth(&good)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an inactive user is still served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // …and their next login is refused with fastapi-users' code.
     let callback = app.authorize("/discord/login").await;
     let r = app.client.get(&callback).send().await.unwrap();
@@ -200,12 +212,26 @@ async fn guild_pages_show_actions_and_escape_names() {
         .bot_guilds_replace_shard(0, &[with_bot.parse().unwrap()])
         .await
         .unwrap();
-    let guilds: Value = app
-        .get("/api/v1/discord/guilds")
-        .await
-        .json()
-        .await
-        .unwrap();
+    // Presence is re-read from the store within a couple of seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let guilds: Value = loop {
+        let guilds: Value = app
+            .get("/api/v1/discord/guilds")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let shown = guilds["guilds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["id"] == with_bot.as_str() && g["bot_present"] == true);
+        if shown {
+            break guilds;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bot never showed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     let list = guilds["guilds"].as_array().unwrap();
     let first = &list[0];
     assert_eq!(first["id"], with_bot.as_str());

@@ -1,13 +1,14 @@
 //! `GET /discord/guilds` and `GET /discord/guilds/{guild_id}`.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use guilds::GuildView;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::PortalError;
 use crate::pages::{HeaderUser, initials, render};
+use crate::render_cache::Kind;
 use crate::session::current_user::CurrentUser;
 
 #[derive(Serialize)]
@@ -33,18 +34,25 @@ pub async fn overview(
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, PortalError> {
     let listing = state.listing.for_user(user.id).await?;
-    let cards: Vec<GuildCard> = listing.guilds.iter().map(GuildCard::new).collect();
-    let html = render(
-        &state,
-        "guilds.html",
-        minijinja::context! {
-            user => HeaderUser::from_user(&user, &state.config.discord_cdn_url),
-            guilds => cards,
-            stale => listing.stale,
-            demo => state.config.demo,
-        },
-    )?;
-    Ok(html.into_response())
+    let header = HeaderUser::from_user(&user, &state.config.discord_cdn_url);
+    let body =
+        state
+            .renders
+            .get_or_render(user.id, Kind::GuildsPage, &listing, Some(&header), || {
+                let cards: Vec<GuildCard> = listing.guilds.iter().map(GuildCard::new).collect();
+                render(
+                    &state,
+                    "guilds.html",
+                    minijinja::context! {
+                        user => &header,
+                        guilds => cards,
+                        stale => listing.stale,
+                        demo => state.config.demo,
+                    },
+                )
+                .map(|html| html.0)
+            })?;
+    Ok(Html(body).into_response())
 }
 
 pub async fn one_guild(

@@ -24,7 +24,7 @@ pub async fn browser_logout(
     MaybeUser(user): MaybeUser,
 ) -> Result<Response, PortalError> {
     if let Some(user) = user {
-        state.listing.invalidate(user.id);
+        state.forget_user(user.id);
     }
     Ok((
         StatusCode::FOUND,
@@ -41,7 +41,7 @@ pub async fn api_logout(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, PortalError> {
-    state.listing.invalidate(user.id);
+    state.forget_user(user.id);
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, cleared(&state)?)],

@@ -6,16 +6,17 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use std::sync::Arc;
 use store::User;
 
 use crate::AppState;
 use crate::error::PortalError;
 use crate::session::cookies::read_cookie;
 
-pub struct CurrentUser(pub User);
+pub struct CurrentUser(pub Arc<User>);
 
 /// Signed in or not; never refuses the request.
-pub struct MaybeUser(pub Option<User>);
+pub struct MaybeUser(pub Option<Arc<User>>);
 
 pub(crate) fn session_token<'a>(parts: &'a Parts, cookie_name: &str) -> Option<&'a str> {
     let bearer = parts
@@ -31,14 +32,14 @@ pub(crate) fn session_token<'a>(parts: &'a Parts, cookie_name: &str) -> Option<&
     bearer.or_else(|| read_cookie(&parts.headers, cookie_name))
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<User, PortalError> {
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<User>, PortalError> {
     let token =
         session_token(parts, &state.config.session_cookie_name).ok_or(PortalError::Unauthorized)?;
     let user_id = state.sessions.verify(token).map_err(|e| {
         tracing::debug!(error = %e, "session token refused");
         PortalError::Unauthorized
     })?;
-    match state.store.user_by_id(user_id).await? {
+    match state.users.get(&state.store, user_id).await? {
         Some(user) if user.is_active => Ok(user),
         _ => Err(PortalError::Unauthorized),
     }

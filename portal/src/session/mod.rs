@@ -4,3 +4,4 @@
 pub mod cookies;
 pub mod current_user;
 pub mod token;
+pub mod user_cache;

@@ -1,15 +1,17 @@
-use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use guilds::GuildView;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::PortalError;
+use crate::render_cache::Kind;
 use crate::session::current_user::CurrentUser;
 
 #[derive(Serialize)]
-pub struct GuildList {
-    pub guilds: Vec<GuildView>,
+pub struct GuildList<'a> {
+    pub guilds: &'a [GuildView],
     /// True when Discord could not be reached and this is the last known list.
     pub stale: bool,
 }
@@ -17,10 +19,23 @@ pub struct GuildList {
 pub async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<Json<GuildList>, PortalError> {
+) -> Result<Response, PortalError> {
     let listing = state.listing.for_user(user.id).await?;
-    Ok(Json(GuildList {
-        guilds: listing.guilds,
-        stale: listing.stale,
-    }))
+    let body = state
+        .renders
+        .get_or_render(user.id, Kind::GuildsJson, &listing, None, || {
+            serde_json::to_string(&GuildList {
+                guilds: &listing.guilds,
+                stale: listing.stale,
+            })
+            .map_err(|e| PortalError::Internal(format!("guild list JSON: {e}")))
+        })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
