@@ -411,6 +411,7 @@ fn bench_fixture() -> Fixture {
 struct Memory {
     portal_idle_kb: u64,
     portal_load_hwm_kb: u64,
+    portal_logins_hwm_kb: u64,
     portal_end_hwm_kb: u64,
     bot_ready_kb: u64,
     bot_guilds_kb: u64,
@@ -520,6 +521,7 @@ async fn run(quick: bool, bins: &Path, dir: &Path) -> Res<Run> {
         },
     );
     scenarios.push(with_cpu(pid, s4).await?);
+    let (_, portal_logins_hwm_kb) = memory(&portal.pid)?;
 
     // 5. First-time logins: the stand-in signs in one user at a time, so
     // these run one after another on one connection.
@@ -575,6 +577,7 @@ async fn run(quick: bool, bins: &Path, dir: &Path) -> Res<Run> {
         memory: Memory {
             portal_idle_kb,
             portal_load_hwm_kb,
+            portal_logins_hwm_kb,
             portal_end_hwm_kb,
             bot_ready_kb,
             bot_guilds_kb,
@@ -790,6 +793,10 @@ fn report(run: &Run, quick: bool) -> String {
         (
             "Portal peak RSS under scenario 1 (VmHWM)",
             mb(m.portal_load_hwm_kb),
+        ),
+        (
+            "Portal peak RSS after scenario 4, 64 concurrent logins (VmHWM)",
+            mb(m.portal_logins_hwm_kb),
         ),
         (
             "Portal peak RSS after all scenarios (VmHWM)",
