@@ -37,6 +37,10 @@ pub struct BotFixture {
     pub ready_guilds: HashMap<u32, Vec<u64>>,
     /// What `GET /gateway/bot` recommends.
     pub recommended_shards: u32,
+    /// Text channels in each GUILD_CREATE (Discord sends them all).
+    pub guild_channels: usize,
+    /// Roles in each GUILD_CREATE besides `@everyone`.
+    pub guild_roles: usize,
 }
 
 impl Default for BotFixture {
@@ -46,6 +50,8 @@ impl Default for BotFixture {
             bot_user_id: 1_200_000_000_000_000_001,
             ready_guilds: HashMap::new(),
             recommended_shards: 1,
+            guild_channels: 0,
+            guild_roles: 0,
         }
     }
 }
@@ -84,6 +90,9 @@ pub(crate) struct GwInner {
     /// What `POST /channels/{id}/messages` answers instead of a message.
     pub dm_failure: Option<(u16, Value)>,
     pub next_id: u64,
+    /// Joins and removals since start, over the READY lists: what Discord
+    /// would answer about membership now (`GET /guilds/{id}`).
+    pub membership: HashMap<u64, bool>,
 }
 
 #[derive(Clone, Default)]
@@ -96,6 +105,16 @@ impl GwShared {
 }
 
 impl GwInner {
+    /// Whether the bot is in the guild now, as Discord knows it.
+    pub fn is_member(&self, guild: u64) -> bool {
+        self.membership.get(&guild).copied().unwrap_or_else(|| {
+            self.fixture
+                .ready_guilds
+                .values()
+                .any(|ids| ids.contains(&guild))
+        })
+    }
+
     pub fn next_snowflake(&mut self) -> u64 {
         self.next_id += 1;
         1_300_000_000_000_000_000 + self.next_id
@@ -296,8 +315,14 @@ impl BotStandIn {
     /// shard is not connected.
     pub fn guild_create(&self, shard: u32, guild_id: u64) -> bool {
         let mut inner = self.shared.lock();
+        inner.membership.insert(guild_id, true);
         let owner = inner.fixture.bot_user_id + 7;
-        inner.dispatch(shard, "GUILD_CREATE", payloads::guild(guild_id, owner))
+        let (channels, roles) = (inner.fixture.guild_channels, inner.fixture.guild_roles);
+        inner.dispatch(
+            shard,
+            "GUILD_CREATE",
+            payloads::guild(guild_id, owner, channels, roles),
+        )
     }
 
     /// Dispatches GUILD_DELETE: the bot left or was removed (`unavailable`
@@ -308,7 +333,11 @@ impl BotStandIn {
         } else {
             serde_json::json!({"id": guild_id.to_string()})
         };
-        self.shared.lock().dispatch(shard, "GUILD_DELETE", data)
+        let mut inner = self.shared.lock();
+        if !unavailable {
+            inner.membership.insert(guild_id, false);
+        }
+        inner.dispatch(shard, "GUILD_DELETE", data)
     }
 
     /// Dispatches INTERACTION_CREATE for a slash command; returns the

@@ -21,7 +21,67 @@ pub fn user(id: u64, name: &str, bot: bool) -> Value {
 }
 
 /// A guild as GUILD_CREATE carries it.
-pub fn guild(id: u64, owner_id: u64) -> Value {
+fn role(id: u64, name: &str, position: u64, permissions: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": name,
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+        "hoist": false,
+        "icon": null,
+        "unicode_emoji": null,
+        "position": position,
+        "permissions": permissions,
+        "managed": false,
+        "mentionable": false,
+        "flags": 0,
+    })
+}
+
+fn text_channel(id: u64, guild_id: u64, position: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 0,
+        "guild_id": guild_id.to_string(),
+        "position": position,
+        "permission_overwrites": [],
+        "name": format!("channel-{position}"),
+        "topic": "What this channel is for, as people usually write it.",
+        "nsfw": false,
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "parent_id": null,
+        "flags": 0,
+    })
+}
+
+/// Fields of a GUILD_CREATE's guild that `GET /guilds/{id}` does not return.
+pub const GUILD_CREATE_ONLY: &[&str] = &[
+    "joined_at",
+    "large",
+    "unavailable",
+    "member_count",
+    "voice_states",
+    "members",
+    "channels",
+    "threads",
+    "presences",
+    "stage_instances",
+    "guild_scheduled_events",
+    "soundboard_sounds",
+    "lazy",
+];
+
+/// A GUILD_CREATE's guild with `channels` text channels and `roles` roles
+/// besides `@everyone` (whose id is the guild's, as on Discord).
+pub fn guild(id: u64, owner_id: u64, channels: usize, roles: usize) -> Value {
+    // Child ids only need to be distinct snowflakes within the test.
+    let child = |i: usize| id.wrapping_mul(1_000).wrapping_add(i as u64 + 1);
+    let mut role_list = vec![role(id, "@everyone", 0, "1071698660929")];
+    role_list.extend((0..roles).map(|i| role(child(i), &format!("role {i}"), i as u64 + 1, "0")));
+    let channel_list: Vec<Value> = (0..channels)
+        .map(|i| text_channel(child(roles + i), id, i as u64))
+        .collect();
     json!({
         "id": id.to_string(),
         "name": format!("Guild {id}"),
@@ -34,20 +94,7 @@ pub fn guild(id: u64, owner_id: u64) -> Value {
         "verification_level": 0,
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
-        "roles": [{
-            "id": id.to_string(),
-            "name": "@everyone",
-            "color": 0,
-            "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
-            "hoist": false,
-            "icon": null,
-            "unicode_emoji": null,
-            "position": 0,
-            "permissions": "1071698660929",
-            "managed": false,
-            "mentionable": false,
-            "flags": 0,
-        }],
+        "roles": role_list,
         "emojis": [],
         "features": [],
         "mfa_level": 0,
@@ -76,7 +123,7 @@ pub fn guild(id: u64, owner_id: u64) -> Value {
         "member_count": 2,
         "voice_states": [],
         "members": [],
-        "channels": [],
+        "channels": channel_list,
         "threads": [],
         "presences": [],
         "stage_instances": [],

@@ -47,6 +47,7 @@ pub(crate) fn router(shared: GwShared, addr: SocketAddr) -> Router {
             "/api/v10/webhooks/{app}/{token}/messages/{message}",
             patch(webhook_message).get(webhook_message),
         )
+        .route("/api/v10/guilds/{id}", get(get_guild))
         .route("/api/v10/users/@me/channels", post(open_dm))
         .route("/api/v10/channels/{id}/messages", post(send_message))
         .route("/ws", get(upgrade))
@@ -223,6 +224,28 @@ async fn webhook_message(State(ctx): State<Ctx>, body: axum::body::Bytes) -> Jso
         }
     }
     Json(message)
+}
+
+/// `GET /guilds/{id}` with the bot token: the guild while the bot is in it,
+/// else 403 Missing Access, as Discord answers for a guild the bot left.
+async fn get_guild(State(ctx): State<Ctx>, Path(id): Path<u64>) -> Response {
+    let inner = ctx.shared.lock();
+    if !inner.is_member(id) {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({"message": "Missing Access", "code": 50001})),
+        )
+            .into_response();
+    }
+    let owner = inner.fixture.bot_user_id + 7;
+    let mut guild = payloads::guild(id, owner, 0, inner.fixture.guild_roles);
+    if let Some(fields) = guild.as_object_mut() {
+        // Only GUILD_CREATE carries these.
+        for key in payloads::GUILD_CREATE_ONLY {
+            fields.remove(*key);
+        }
+    }
+    Json(guild).into_response()
 }
 
 async fn open_dm(Json(body): Json<Value>) -> Response {
