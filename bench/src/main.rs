@@ -33,6 +33,10 @@ const BENCH_USER: &str = "1300000000000000001";
 const SESSION_COOKIE: &str = "fastapiusersauth";
 const USER_GUILDS: u64 = 50;
 const BOT_GUILDS: u64 = 2_500;
+/// Each GUILD_CREATE is a small community server's: Discord sends every
+/// channel and role, and serenity's cache keeps them.
+const BOT_GUILD_CHANNELS: usize = 15;
+const BOT_GUILD_ROLES: usize = 8;
 const WAIT: Duration = Duration::from_secs(60);
 /// Clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux).
 const TICKS: f64 = 100.0;
@@ -594,6 +598,8 @@ async fn bot_memory(bins: &Path, dir: &Path, portal_url: &str) -> Res<(u64, u64,
         .collect();
     let standin = BotStandIn::start(BotFixture {
         ready_guilds: HashMap::from([(0, ids.clone())]),
+        guild_channels: BOT_GUILD_CHANNELS,
+        guild_roles: BOT_GUILD_ROLES,
         ..BotFixture::default()
     })
     .await?;

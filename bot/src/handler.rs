@@ -1,29 +1,28 @@
 //! Gateway events that keep the store's record of the bot's guilds. The
-//! decisions are in [`crate::presence`]; this only feeds them.
+//! decisions are in [`crate::presence`]; this only feeds them and, when the
+//! order of two events is uncertain, asks Discord.
+
+use std::time::Instant;
 
 use serenity::all::{Context, EventHandler, Guild, GuildId, Ready, UnavailableGuild};
+use serenity::http::HttpError;
 use store::Store;
 use tokio::sync::Mutex;
 
-use crate::presence::{self, PresenceChange};
+use crate::presence::{self, PresenceChange, RecentEvents};
 
 pub struct PresenceHandler {
-    pub store: Store,
-    /// serenity runs every event's handler in its own task. Holding this
-    /// across "read the cache, write the store" means the handler that writes
-    /// last also read the cache last, so for GUILD_CREATE/GUILD_DELETE the
-    /// store ends in the cache's (that is, the gateway's) final state whatever
-    /// order the tasks run in. One gap remains: a guild joined in the instant
-    /// after READY is lost if READY's replacement is written after it (until
-    /// the next READY), because READY's list cannot know about it.
-    writes: Mutex<()>,
+    store: Store,
+    /// Held across "decide, write the store", so decisions see every earlier
+    /// handler's record and writes land in decision order.
+    recent: Mutex<RecentEvents>,
 }
 
 impl PresenceHandler {
     pub fn new(store: Store) -> Self {
         PresenceHandler {
             store,
-            writes: Mutex::new(()),
+            recent: Mutex::new(RecentEvents::default()),
         }
     }
 
@@ -32,18 +31,37 @@ impl PresenceHandler {
             tracing::error!(error = %e, ?change, "could not record guild presence");
         }
     }
+
+    /// A guild event: its own meaning, unless another event for the guild
+    /// was handled moments ago, in which case Discord says which is true now.
+    async fn guild_event(&self, ctx: &Context, guild: u64, member: bool) {
+        let mut recent = self.recent.lock().await;
+        let uncertain = recent.record(guild, member, Instant::now());
+        let member = if uncertain {
+            is_member_now(ctx, guild).await.unwrap_or(member)
+        } else {
+            member
+        };
+        self.apply(presence::change(ctx.shard_id.0, guild, member))
+            .await;
+    }
 }
 
-/// Whether the cache has the guild as available (a GUILD_CREATE was the last
-/// word on it).
-fn cached_available(ctx: &Context, guild: GuildId) -> bool {
-    ctx.cache.guild(guild).is_some()
-}
-
-/// Whether the cache still counts the guild as one the bot is in, available
-/// or in an outage.
-fn cached_member(ctx: &Context, guild: GuildId) -> bool {
-    cached_available(ctx, guild) || ctx.cache.unavailable_guilds().get(&guild).is_some()
+/// Whether the bot is in the guild now, by Discord's REST API; `None` when
+/// Discord could not say (the event's own meaning then stands).
+async fn is_member_now(ctx: &Context, guild: u64) -> Option<bool> {
+    match ctx.http.get_guild(GuildId::new(guild)).await {
+        Ok(_) => Some(true),
+        Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(response)))
+            if matches!(response.status_code.as_u16(), 403 | 404) =>
+        {
+            Some(false)
+        }
+        Err(e) => {
+            tracing::warn!(guild, error = %e, "could not check guild membership; keeping the event's meaning");
+            None
+        }
+    }
 }
 
 #[serenity::async_trait]
@@ -51,34 +69,27 @@ impl EventHandler for PresenceHandler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let shard = ctx.shard_id.0;
         tracing::info!(shard, guilds = ready.guilds.len(), user = %ready.user.name, "shard ready");
-        let _order = self.writes.lock().await;
-        // A guild the bot left after READY (already in the cache) stays out.
-        let guilds: Vec<u64> = ready
-            .guilds
-            .iter()
-            .filter(|g| cached_member(&ctx, g.id))
-            .map(|g| g.id.get())
-            .collect();
-        self.apply(presence::on_ready(shard, guilds)).await;
+        let listed: Vec<u64> = ready.guilds.iter().map(|g| g.id.get()).collect();
+        let recent = self.recent.lock().await;
+        let (mut guilds, disputed) = recent.ready_set(&listed, Instant::now());
+        for guild in disputed {
+            match is_member_now(&ctx, guild).await {
+                Some(true) if !guilds.contains(&guild) => guilds.push(guild),
+                Some(false) => guilds.retain(|g| *g != guild),
+                _ => {}
+            }
+        }
+        self.apply(PresenceChange::ReplaceShard { shard, guilds })
+            .await;
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
-        let _order = self.writes.lock().await;
-        let still_member = cached_member(&ctx, guild.id);
-        if let Some(change) =
-            presence::on_guild_create(ctx.shard_id.0, guild.id.get(), still_member)
-        {
-            self.apply(change).await;
-        }
+        self.guild_event(&ctx, guild.id.get(), true).await;
     }
 
     async fn guild_delete(&self, ctx: Context, incomplete: UnavailableGuild, _full: Option<Guild>) {
-        let _order = self.writes.lock().await;
-        let rejoined = cached_available(&ctx, incomplete.id);
-        if let Some(change) =
-            presence::on_guild_delete(incomplete.id.get(), incomplete.unavailable, rejoined)
-        {
-            self.apply(change).await;
+        if presence::delete_means_left(incomplete.unavailable) {
+            self.guild_event(&ctx, incomplete.id.get(), false).await;
         }
     }
 }

@@ -88,7 +88,16 @@ pub async fn client(config: &BotConfig, store: Store) -> Result<serenity::Client
         // stand-in is ever reached this way, production keeps the limiter.
         http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
     }
+    // The bot needs no guild, channel, user or message from serenity's cache
+    // (presence is decided from events, see `presence`), and a cached guild
+    // costs ~20 kB: 2,500 guilds would be 50 MB.
+    let mut cache = serenity::cache::Settings::default();
+    cache.cache_guilds = false;
+    cache.cache_channels = false;
+    cache.cache_users = false;
+    cache.max_messages = 0;
     ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
+        .cache_settings(cache)
         .framework(framework(config))
         .event_handler(handler::PresenceHandler::new(store))
         .await

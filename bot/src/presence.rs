@@ -1,6 +1,22 @@
 //! Which guilds the bot is in, kept in the shared store for the portal.
+//!
+//! serenity runs each event's handler in its own task, so two events for
+//! one guild that arrive together (left and re-invited, joined and removed)
+//! may be handled in either order. Knowing the gateway's order would need
+//! serenity's guild cache, which keeps every channel and role of every
+//! guild (about 20 kB a guild); instead the handler remembers when it last
+//! handled an event for each guild, and when a second one comes within
+//! [`UNCERTAIN_FOR`] it asks Discord which is true now.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use store::{Store, StoreError};
+
+/// Events for one guild handled this close together may have been handled
+/// out of gateway order. Handlers of one gateway batch run within
+/// milliseconds; a person cannot remove and re-invite a bot this fast.
+pub const UNCERTAIN_FOR: Duration = Duration::from_secs(2);
 
 /// What a gateway event means for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,24 +29,68 @@ pub enum PresenceChange {
     Left { guild: u64 },
 }
 
-/// READY: the shard's guilds are exactly those it reports.
-pub fn on_ready(shard: u32, guilds: Vec<u64>) -> PresenceChange {
-    PresenceChange::ReplaceShard { shard, guilds }
-}
-
-/// GUILD_CREATE. serenity runs each event's handler in its own task, so a
-/// later GUILD_DELETE for the same guild may be handled first; `still_member`
-/// (from serenity's cache, which is updated in gateway order before any
-/// handler runs) tells whether the bot is still in the guild now.
-pub fn on_guild_create(shard: u32, guild: u64, still_member: bool) -> Option<PresenceChange> {
-    still_member.then_some(PresenceChange::Joined { shard, guild })
+/// The membership change an event (or Discord's answer) says, for a shard.
+pub fn change(shard: u32, guild: u64, member: bool) -> PresenceChange {
+    if member {
+        PresenceChange::Joined { shard, guild }
+    } else {
+        PresenceChange::Left { guild }
+    }
 }
 
 /// GUILD_DELETE: `unavailable: true` is an outage, and must not erase the
-/// row. `rejoined`: a later GUILD_CREATE for the guild has already reached the
-/// cache (kicked and re-invited), so the row must stay.
-pub fn on_guild_delete(guild: u64, unavailable: bool, rejoined: bool) -> Option<PresenceChange> {
-    (!unavailable && !rejoined).then_some(PresenceChange::Left { guild })
+/// row; otherwise the bot left or was removed.
+pub fn delete_means_left(unavailable: bool) -> bool {
+    !unavailable
+}
+
+/// When each guild's last join or removal was handled, and which it was.
+#[derive(Debug, Default)]
+pub struct RecentEvents {
+    handled: HashMap<u64, (Instant, bool)>,
+}
+
+impl RecentEvents {
+    /// Records that a join (`member`) or removal of `guild` is being handled
+    /// at `now`. True when another was handled within [`UNCERTAIN_FOR`]:
+    /// which of the two came last is then unknown.
+    pub fn record(&mut self, guild: u64, member: bool, now: Instant) -> bool {
+        // Nothing older than the window matters: forget it, so the map holds
+        // only the last few seconds' guilds.
+        if self.handled.len() >= 64 {
+            self.handled
+                .retain(|_, (at, _)| now.saturating_duration_since(*at) < UNCERTAIN_FOR);
+        }
+        let previous = self.handled.insert(guild, (now, member));
+        previous.is_some_and(|(at, _)| now.saturating_duration_since(at) < UNCERTAIN_FOR)
+    }
+
+    /// READY's set for a shard, given the guilds it lists, adjusted by events
+    /// handled in the window (READY's own handler may run after them). Also
+    /// returns the guilds where such an event contradicts READY's list: which
+    /// is newer is unknown, so the caller should ask Discord.
+    pub fn ready_set(&self, listed: &[u64], now: Instant) -> (Vec<u64>, Vec<u64>) {
+        let mut set: HashSet<u64> = listed.iter().copied().collect();
+        let listed: HashSet<u64> = set.clone();
+        let mut disputed = Vec::new();
+        for (&guild, &(at, member)) in &self.handled {
+            if now.saturating_duration_since(at) >= UNCERTAIN_FOR {
+                continue;
+            }
+            if member != listed.contains(&guild) {
+                disputed.push(guild);
+            }
+            if member {
+                set.insert(guild);
+            } else {
+                set.remove(&guild);
+            }
+        }
+        let mut set: Vec<u64> = set.into_iter().collect();
+        set.sort_unstable();
+        disputed.sort_unstable();
+        (set, disputed)
+    }
 }
 
 pub async fn apply(store: &Store, change: &PresenceChange) -> Result<(), StoreError> {
@@ -49,55 +109,56 @@ mod tests {
 
     #[test]
     fn outages_do_not_remove() {
-        assert_eq!(on_guild_delete(1, true, false), None);
+        assert!(!delete_means_left(true));
+        assert!(delete_means_left(false));
         assert_eq!(
-            on_guild_delete(1, false, false),
-            Some(PresenceChange::Left { guild: 1 })
+            change(3, 1, true),
+            PresenceChange::Joined { shard: 3, guild: 1 }
+        );
+        assert_eq!(change(3, 1, false), PresenceChange::Left { guild: 1 });
+    }
+
+    #[test]
+    fn a_second_event_within_the_window_is_uncertain() {
+        let t = Instant::now();
+        let mut recent = RecentEvents::default();
+        assert!(
+            !recent.record(1, true, t),
+            "first event: its meaning stands"
+        );
+        assert!(recent.record(1, false, t + Duration::from_millis(5)));
+        assert!(!recent.record(2, true, t), "other guilds are unaffected");
+        assert!(
+            !recent.record(1, true, t + UNCERTAIN_FOR * 2),
+            "long after: in order"
         );
     }
 
     #[test]
-    fn overtaken_events_do_not_undo_later_ones() {
-        // Re-invited before the removal was handled: keep the row.
-        assert_eq!(on_guild_delete(1, false, true), None);
-        // Removed again before the join was handled: do not add it back.
-        assert_eq!(on_guild_create(0, 1, false), None);
-        assert_eq!(
-            on_guild_create(3, 1, true),
-            Some(PresenceChange::Joined { shard: 3, guild: 1 })
-        );
+    fn forgets_what_left_the_window() {
+        let t = Instant::now();
+        let mut recent = RecentEvents::default();
+        for g in 0..200 {
+            recent.record(g, true, t);
+        }
+        recent.record(999, true, t + UNCERTAIN_FOR * 2);
+        assert!(recent.handled.len() < 64, "{}", recent.handled.len());
     }
 
     #[test]
-    fn ready_replaces_the_shards_set() {
-        assert_eq!(
-            on_ready(2, vec![5, 6]),
-            PresenceChange::ReplaceShard {
-                shard: 2,
-                guilds: vec![5, 6]
-            }
-        );
-    }
-
-    #[tokio::test]
-    async fn changes_reach_the_store_per_shard() {
-        let db = store::testing::TestDatabase::create(store::Backend::Sqlite)
-            .await
-            .unwrap()
-            .unwrap();
-        let store = db.store().await;
-        apply(&store, &on_ready(0, vec![1, 2])).await.unwrap();
-        apply(&store, &on_ready(1, vec![9])).await.unwrap();
-        apply(&store, &on_guild_create(0, 3, true).unwrap())
-            .await
-            .unwrap();
-        apply(&store, &on_guild_delete(1, false, false).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(on_guild_delete(2, true, false), None);
-        assert_eq!(store.bot_guilds_of_shard(0).await.unwrap(), [2, 3]);
-        assert_eq!(store.bot_guilds_of_shard(1).await.unwrap(), [9]);
-        store.close().await;
-        db.drop_database().await;
+    fn ready_keeps_events_its_handler_was_overtaken_by() {
+        let t = Instant::now();
+        let mut recent = RecentEvents::default();
+        // GUILD_CREATEs of the guilds READY lists agree with it: nothing to ask.
+        recent.record(1, true, t);
+        // Joined just after READY: READY cannot list it.
+        recent.record(5, true, t);
+        // Removed just after READY: READY still lists it.
+        recent.record(2, false, t);
+        // Long ago: READY's word wins.
+        recent.record(3, false, t - UNCERTAIN_FOR * 2);
+        let (set, disputed) = recent.ready_set(&[1, 2, 3], t + Duration::from_millis(10));
+        assert_eq!(set, [1, 3, 5]);
+        assert_eq!(disputed, [2, 5]);
     }
 }
