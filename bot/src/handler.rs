@@ -6,29 +6,23 @@ use std::time::Instant;
 
 use serenity::all::{Context, EventHandler, Guild, GuildId, Ready, UnavailableGuild};
 use serenity::http::HttpError;
-use store::Store;
 use tokio::sync::Mutex;
 
 use crate::presence::{self, PresenceChange, RecentEvents};
+use crate::presence_writer::PresenceWriter;
 
 pub struct PresenceHandler {
-    store: Store,
-    /// Held across "decide, write the store", so decisions see every earlier
-    /// handler's record and writes land in decision order.
+    writer: PresenceWriter,
+    /// Held across "decide, queue the write", so decisions see every earlier
+    /// handler's record and writes are queued in decision order.
     recent: Mutex<RecentEvents>,
 }
 
 impl PresenceHandler {
-    pub fn new(store: Store) -> Self {
+    pub fn new(writer: PresenceWriter) -> Self {
         PresenceHandler {
-            store,
+            writer,
             recent: Mutex::new(RecentEvents::default()),
-        }
-    }
-
-    async fn apply(&self, change: PresenceChange) {
-        if let Err(e) = presence::apply(&self.store, &change).await {
-            tracing::error!(error = %e, ?change, "could not record guild presence");
         }
     }
 
@@ -42,8 +36,8 @@ impl PresenceHandler {
         } else {
             member
         };
-        self.apply(presence::change(ctx.shard_id.0, guild, member))
-            .await;
+        self.writer
+            .send(presence::change(ctx.shard_id.0, guild, member));
     }
 }
 
@@ -79,8 +73,8 @@ impl EventHandler for PresenceHandler {
                 _ => {}
             }
         }
-        self.apply(PresenceChange::ReplaceShard { shard, guilds })
-            .await;
+        self.writer
+            .send(PresenceChange::ReplaceShard { shard, guilds });
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {

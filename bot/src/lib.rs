@@ -8,6 +8,7 @@ pub mod error;
 pub mod handler;
 pub mod links;
 pub mod presence;
+pub mod presence_writer;
 
 use std::sync::Arc;
 
@@ -17,6 +18,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::{BotConfig, Sharding};
 use crate::error::BotError;
+use crate::presence_writer::PresenceWriter;
+
+/// How long shutdown waits for queued presence writes to reach the store.
+const DRAIN_WRITES_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `RUST_LOG` when unset: serenity and poise are chatty at info, and their
 /// debug output is not ours to vouch for (payloads); the bot's own lines never
@@ -81,7 +86,10 @@ pub fn framework(config: &BotConfig) -> poise::Framework<Data, BotError> {
         .build()
 }
 
-pub async fn client(config: &BotConfig, store: Store) -> Result<serenity::Client, BotError> {
+pub async fn client(
+    config: &BotConfig,
+    presence: PresenceWriter,
+) -> Result<serenity::Client, BotError> {
     let mut http = HttpBuilder::new(config.token.expose());
     if let Some(proxy) = &config.proxy_url {
         // serenity ignores the proxy unless its rate limiter is off; only the
@@ -99,7 +107,7 @@ pub async fn client(config: &BotConfig, store: Store) -> Result<serenity::Client
     ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
         .cache_settings(cache)
         .framework(framework(config))
-        .event_handler(handler::PresenceHandler::new(store))
+        .event_handler(handler::PresenceHandler::new(presence))
         .await
         .map_err(BotError::Discord)
 }
@@ -109,15 +117,31 @@ pub struct RunningBot {
     pub shard_manager: Arc<ShardManager>,
     pub store: Store,
     task: JoinHandle<Result<(), BotError>>,
+    writes: JoinHandle<()>,
 }
 
 impl RunningBot {
     /// Closes every shard's connection, then waits for the client to stop.
     pub async fn shutdown(self) -> Result<(), BotError> {
-        self.shard_manager.shutdown_all().await;
-        self.task
+        let RunningBot {
+            shard_manager,
+            task,
+            writes,
+            ..
+        } = self;
+        shard_manager.shutdown_all().await;
+        // The manager holds the event handlers, and they the writer's queue.
+        drop(shard_manager);
+        let stopped = task.await.map_err(|e| BotError::Startup(e.to_string()))?;
+        // The client is gone too: what was queued is written, then the
+        // writer ends.
+        if tokio::time::timeout(DRAIN_WRITES_FOR, writes)
             .await
-            .map_err(|e| BotError::Startup(e.to_string()))?
+            .is_err()
+        {
+            tracing::warn!("presence writes still pending at shutdown");
+        }
+        stopped
     }
 
     /// Runs until the client stops by itself (fatal gateway error).
@@ -131,7 +155,8 @@ impl RunningBot {
 pub async fn start(config: BotConfig) -> Result<RunningBot, BotError> {
     let store = Store::connect(config.database_url.expose(), &ConnectOptions::default()).await?;
     store.migrate().await?;
-    let mut client = client(&config, store.clone()).await?;
+    let (presence, writes) = PresenceWriter::start(store.clone());
+    let mut client = client(&config, presence).await?;
     let shard_manager = client.shard_manager.clone();
     let sharding = config.sharding.clone();
     let task = tokio::spawn(async move {
@@ -151,5 +176,6 @@ pub async fn start(config: BotConfig) -> Result<RunningBot, BotError> {
         shard_manager,
         store,
         task,
+        writes,
     })
 }

@@ -23,8 +23,8 @@ pub const UNCERTAIN_FOR: Duration = Duration::from_secs(2);
 pub enum PresenceChange {
     /// READY: this shard's whole set.
     ReplaceShard { shard: u32, guilds: Vec<u64> },
-    /// GUILD_CREATE.
-    Joined { shard: u32, guild: u64 },
+    /// GUILD_CREATE (several, once coalesced).
+    Joined { shard: u32, guilds: Vec<u64> },
     /// GUILD_DELETE without `unavailable`: the bot left or was removed.
     Left { guild: u64 },
 }
@@ -32,7 +32,10 @@ pub enum PresenceChange {
 /// The membership change an event (or Discord's answer) says, for a shard.
 pub fn change(shard: u32, guild: u64, member: bool) -> PresenceChange {
     if member {
-        PresenceChange::Joined { shard, guild }
+        PresenceChange::Joined {
+            shard,
+            guilds: vec![guild],
+        }
     } else {
         PresenceChange::Left { guild }
     }
@@ -93,12 +96,39 @@ impl RecentEvents {
     }
 }
 
+/// Folds each run of joins on one shard into one change, keeping the order
+/// of everything else: a join and a removal of one guild must not swap.
+pub fn coalesce(changes: Vec<PresenceChange>) -> Vec<PresenceChange> {
+    let mut out: Vec<PresenceChange> = Vec::with_capacity(changes.len());
+    for change in changes {
+        if let (
+            Some(PresenceChange::Joined { shard, guilds }),
+            PresenceChange::Joined {
+                shard: next_shard,
+                guilds: next,
+            },
+        ) = (out.last_mut(), &change)
+            && *shard == *next_shard
+        {
+            for guild in next {
+                // One statement may not upsert a row twice.
+                if !guilds.contains(guild) {
+                    guilds.push(*guild);
+                }
+            }
+            continue;
+        }
+        out.push(change);
+    }
+    out
+}
+
 pub async fn apply(store: &Store, change: &PresenceChange) -> Result<(), StoreError> {
     match change {
         PresenceChange::ReplaceShard { shard, guilds } => {
             store.bot_guilds_replace_shard(*shard, guilds).await
         }
-        PresenceChange::Joined { shard, guild } => store.bot_guild_add(*shard, *guild).await,
+        PresenceChange::Joined { shard, guilds } => store.bot_guilds_add(*shard, guilds).await,
         PresenceChange::Left { guild } => store.bot_guild_remove(*guild).await.map(|_| ()),
     }
 }
@@ -113,9 +143,45 @@ mod tests {
         assert!(delete_means_left(false));
         assert_eq!(
             change(3, 1, true),
-            PresenceChange::Joined { shard: 3, guild: 1 }
+            PresenceChange::Joined {
+                shard: 3,
+                guilds: vec![1]
+            }
         );
         assert_eq!(change(3, 1, false), PresenceChange::Left { guild: 1 });
+    }
+
+    #[test]
+    fn coalescing_folds_joins_but_never_reorders() {
+        let joined = |shard, guild| change(shard, guild, true);
+        let left = |guild| change(0, guild, false);
+        let folded = coalesce(vec![
+            joined(0, 1),
+            joined(0, 2),
+            joined(0, 1),
+            joined(1, 3),
+            left(2),
+            joined(0, 2),
+            joined(0, 4),
+        ]);
+        assert_eq!(
+            folded,
+            vec![
+                PresenceChange::Joined {
+                    shard: 0,
+                    guilds: vec![1, 2]
+                },
+                PresenceChange::Joined {
+                    shard: 1,
+                    guilds: vec![3]
+                },
+                PresenceChange::Left { guild: 2 },
+                PresenceChange::Joined {
+                    shard: 0,
+                    guilds: vec![2, 4]
+                },
+            ]
+        );
     }
 
     #[test]

@@ -29,6 +29,13 @@ impl Store {
         self.upsert_bot_guilds(shard_id, &[guild_id]).await
     }
 
+    /// [`Self::bot_guild_add`] for many guilds at once (a shard receives a
+    /// GUILD_CREATE for every guild right after READY). `guild_ids` must not
+    /// repeat an id: PostgreSQL refuses to upsert one row twice in a statement.
+    pub async fn bot_guilds_add(&self, shard_id: u32, guild_ids: &[u64]) -> Result<(), StoreError> {
+        self.upsert_bot_guilds(shard_id, guild_ids).await
+    }
+
     /// The bot left or was removed from `guild_id` (GUILD_DELETE without
     /// `unavailable`). Returns whether a row was removed.
     pub async fn bot_guild_remove(&self, guild_id: u64) -> Result<bool, StoreError> {

@@ -390,6 +390,18 @@ async fn bot_guilds_per_shard() {
 
         store.bot_guilds_replace_shard(1, &[]).await.unwrap();
         assert_eq!(store.bot_guilds_all().await.unwrap(), vec![40]);
+
+        // Many at once, over existing rows (moved to this shard) and past
+        // one statement's chunk.
+        let many: Vec<u64> = (0..700).map(|i| 800_000_000_000_000_000 + i).collect();
+        store.bot_guilds_add(2, &many).await.unwrap();
+        store.bot_guilds_add(2, &[40]).await.unwrap();
+        assert_eq!(
+            store.bot_guilds_of_shard(2).await.unwrap().len(),
+            701,
+            "{backend:?}"
+        );
+        assert!(store.bot_guilds_of_shard(0).await.unwrap().is_empty());
     })
     .await;
 }
