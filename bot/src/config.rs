@@ -47,6 +47,8 @@ pub struct BotConfig {
     /// so it must stay unset in production.
     pub proxy_url: Option<String>,
     pub log_format: LogFormat,
+    /// `BOT_HEALTH_FILE`: rewritten while a shard is connected (healthchecks).
+    pub health_file: Option<std::path::PathBuf>,
 }
 
 fn invalid(name: &str, reason: String, expected: &str) -> EnvError {
@@ -123,6 +125,7 @@ impl BotConfig {
                 None => None,
             },
             log_format: parse_log_format(&env.string("LOG_FORMAT", "text"))?,
+            health_file: env.get("BOT_HEALTH_FILE").map(std::path::PathBuf::from),
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod health;
 pub mod links;
 pub mod presence;
 pub mod presence_writer;
@@ -118,6 +119,7 @@ pub struct RunningBot {
     pub store: Store,
     task: JoinHandle<Result<(), BotError>>,
     writes: JoinHandle<()>,
+    heartbeat: Option<JoinHandle<()>>,
 }
 
 impl RunningBot {
@@ -127,8 +129,12 @@ impl RunningBot {
             shard_manager,
             task,
             writes,
+            heartbeat,
             ..
         } = self;
+        if let Some(heartbeat) = heartbeat {
+            heartbeat.abort();
+        }
         shard_manager.shutdown_all().await;
         // The manager holds the event handlers, and they the writer's queue.
         drop(shard_manager);
@@ -172,10 +178,15 @@ pub async fn start(config: BotConfig) -> Result<RunningBot, BotError> {
         };
         result.map_err(BotError::Discord)
     });
+    let heartbeat = config
+        .health_file
+        .clone()
+        .map(|path| health::spawn(path, shard_manager.runners.clone()));
     Ok(RunningBot {
         shard_manager,
         store,
         task,
         writes,
+        heartbeat,
     })
 }

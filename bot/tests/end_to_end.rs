@@ -591,6 +591,33 @@ async fn fast_leave_and_rejoin_end_in_the_gateways_final_state() {
 }
 
 #[tokio::test]
+async fn the_health_file_is_written_once_a_shard_is_connected() {
+    let dir = std::env::temp_dir().join(format!("gh-bot-health-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("alive");
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let path = file.to_str().unwrap();
+    let bot = start_bot(&standin, &db.url, &[("BOT_HEALTH_FILE", path)]).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while !file.exists() {
+        assert!(std::time::Instant::now() < deadline, "no health file");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        standin.ready_shards().contains(&0),
+        "written only when connected"
+    );
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
 async fn dev_guild_registration_stays_in_that_guild() {
     let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
     let db = TestDatabase::create(Backend::Sqlite)

@@ -14,7 +14,7 @@ use store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::PortalConfig;
+use crate::config::{DatabaseConfig, PortalConfig};
 use crate::error::PortalError;
 use crate::oauth_state::OAuthStates;
 use crate::render_cache::RenderCache;
@@ -164,19 +164,19 @@ async fn not_found() -> PortalError {
     PortalError::NotFound
 }
 
-async fn connect_store(config: &PortalConfig) -> Result<Store, PortalError> {
+async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
     let options = ConnectOptions {
-        retry_for: config.database_connect_retry,
+        retry_for: database.connect_retry,
         ..ConnectOptions::default()
     };
-    let store = Store::connect(config.database_url.expose(), &options).await?;
+    let store = Store::connect(database.url.expose(), &options).await?;
     store.migrate().await?;
     Ok(store)
 }
 
 /// `portal migrate`: apply migrations and return.
-pub async fn migrate(config: &PortalConfig) -> Result<(), PortalError> {
-    let store = connect_store(config).await?;
+pub async fn migrate(database: &DatabaseConfig) -> Result<(), PortalError> {
+    let store = connect_store(database).await?;
     tracing::info!(backend = store.backend().name(), "migrations applied");
     store.close().await;
     Ok(())
@@ -216,7 +216,11 @@ pub async fn start(
     config: PortalConfig,
     listener: TcpListener,
 ) -> Result<RunningPortal, PortalError> {
-    let store = connect_store(&config).await?;
+    let database = DatabaseConfig {
+        url: config.database_url.clone(),
+        connect_retry: config.database_connect_retry,
+    };
+    let store = connect_store(&database).await?;
     let state = AppState::new(config, store)?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());

@@ -20,6 +20,57 @@ pub enum LogFormat {
     Json,
 }
 
+/// The database settings alone: all `portal migrate` needs.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub url: Secret,
+    /// How long start-up keeps retrying a database that does not answer yet.
+    pub connect_retry: Duration,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let url = env.string("DATABASE_URL", DEFAULT_DATABASE_URL);
+        Self::checked(env, url)
+    }
+
+    fn checked(env: &Env, url: String) -> Result<Self, EnvError> {
+        store::Backend::from_url(&url).map_err(|e| EnvError::Invalid {
+            name: "DATABASE_URL".into(),
+            reason: e.to_string(),
+            expected: "sqlite://path, postgres://… or mysql://…".into(),
+        })?;
+        let connect_retry = env
+            .parse::<u64>(
+                "DATABASE_CONNECT_RETRY_SECONDS",
+                30,
+                "a whole number of seconds",
+            )
+            .map(Duration::from_secs)?;
+        Ok(DatabaseConfig {
+            url: Secret::new(url),
+            connect_retry,
+        })
+    }
+}
+
+/// `LOG_FORMAT`: `text` (default) or `json`.
+pub fn log_format(env: &Env) -> Result<LogFormat, EnvError> {
+    match env
+        .string("LOG_FORMAT", "text")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        other => Err(EnvError::Invalid {
+            name: "LOG_FORMAT".into(),
+            reason: format!("{other:?}"),
+            expected: "text or json".into(),
+        }),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PortalConfig {
     pub database_url: Secret,
@@ -72,19 +123,13 @@ impl PortalConfig {
         let default_public = format!("http://{bind}");
         let public_url = env.url("PORTAL_PUBLIC_URL", &default_public)?;
 
-        let database_url = env.string(
-            "DATABASE_URL",
-            if demo {
-                DEMO_DATABASE_URL
-            } else {
-                DEFAULT_DATABASE_URL
-            },
-        );
-        store::Backend::from_url(&database_url).map_err(|e| EnvError::Invalid {
-            name: "DATABASE_URL".into(),
-            reason: e.to_string(),
-            expected: "sqlite://path, postgres://… or mysql://…".into(),
-        })?;
+        // The demo writes sample users and bot presence: never into the
+        // database a `.env` may point at.
+        let database = if demo {
+            DatabaseConfig::checked(env, DEMO_DATABASE_URL.to_owned())?
+        } else {
+            DatabaseConfig::from_env(env)?
+        };
 
         let (client_id, client_secret, auth_secret) = if demo {
             (
@@ -101,7 +146,7 @@ impl PortalConfig {
                 })?,
                 env.secret("AUTH_SECRET").ok_or_else(|| EnvError::Missing {
                     name: "AUTH_SECRET".into(),
-                    hint: "set it to a long random string, e.g. `openssl rand -hex 32`; or run `portal --demo`".into(),
+                    hint: "set it to a long random string, e.g. `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline".into(),
                 })?,
             )
         };
@@ -120,33 +165,25 @@ impl PortalConfig {
             env.parse::<u64>(name, default, "a whole number of seconds")
                 .map(Duration::from_secs)
         };
-        let session_lifetime = seconds("SESSION_LIFETIME_SECONDS", 3600)?;
-        if session_lifetime.is_zero() {
-            return Err(EnvError::Invalid {
-                name: "SESSION_LIFETIME_SECONDS".into(),
-                reason: "0".into(),
-                expected: "a positive number of seconds".into(),
-            });
-        }
-        let log_format = match env
-            .string("LOG_FORMAT", "text")
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => {
+        // Zero would mean a session that is born expired, or a Discord call
+        // that times out before it starts.
+        let positive = |name: &str, default: u64| -> Result<Duration, EnvError> {
+            let d = seconds(name, default)?;
+            if d.is_zero() {
                 return Err(EnvError::Invalid {
-                    name: "LOG_FORMAT".into(),
-                    reason: format!("{other:?}"),
-                    expected: "text or json".into(),
+                    name: name.into(),
+                    reason: "0".into(),
+                    expected: "a positive number of seconds".into(),
                 });
             }
+            Ok(d)
         };
+        let session_lifetime = positive("SESSION_LIFETIME_SECONDS", 3600)?;
+        let log_format = log_format(env)?;
 
         Ok(PortalConfig {
-            database_url: Secret::new(database_url),
-            database_connect_retry: seconds("DATABASE_CONNECT_RETRY_SECONDS", 30)?,
+            database_url: database.url,
+            database_connect_retry: database.connect_retry,
             bind,
             public_url,
             discord_client_id: client_id,
@@ -157,8 +194,8 @@ impl PortalConfig {
                 "https://discord.com/oauth2/authorize",
             )?,
             discord_cdn_url: env.url("DISCORD_CDN_URL", "https://cdn.discordapp.com")?,
-            discord_connect_timeout: seconds("DISCORD_CONNECT_TIMEOUT_SECONDS", 5)?,
-            discord_request_timeout: seconds("DISCORD_REQUEST_TIMEOUT_SECONDS", 10)?,
+            discord_connect_timeout: positive("DISCORD_CONNECT_TIMEOUT_SECONDS", 5)?,
+            discord_request_timeout: positive("DISCORD_REQUEST_TIMEOUT_SECONDS", 10)?,
             discord_rate_limit_max_wait: seconds("DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS", 5)?,
             auth_secret,
             oauth_state_secret,
@@ -227,6 +264,8 @@ mod tests {
             ("COOKIE_SECURE", "perhaps"),
             ("SESSION_LIFETIME_SECONDS", "-1"),
             ("USER_CACHE_TTL_SECONDS", "soon"),
+            ("DISCORD_REQUEST_TIMEOUT_SECONDS", "0"),
+            ("DISCORD_CONNECT_TIMEOUT_SECONDS", "0"),
             ("PORTAL_PUBLIC_URL", "example.org"),
             ("AUTH_SECRET", "short"),
         ] {
@@ -241,8 +280,20 @@ mod tests {
     }
 
     #[test]
-    fn demo_needs_no_discord_app() {
+    fn demo_needs_no_discord_app_and_keeps_to_its_own_database() {
         let c = PortalConfig::from_env(&Env::default(), true).unwrap();
         assert!(c.demo);
+        let deployment = Env::from_pairs([("DATABASE_URL", "postgres://db/guildhall")]);
+        let c = PortalConfig::from_env(&deployment, true).unwrap();
+        assert_eq!(c.database_url.expose(), DEMO_DATABASE_URL);
+    }
+
+    #[test]
+    fn migrate_needs_only_the_database() {
+        let c = DatabaseConfig::from_env(&Env::default()).unwrap();
+        assert_eq!(c.url.expose(), DEFAULT_DATABASE_URL);
+        let bad = Env::from_pairs([("DATABASE_URL", "oracle://x")]);
+        let e = DatabaseConfig::from_env(&bad).unwrap_err();
+        assert!(e.to_string().starts_with("DATABASE_URL is invalid"), "{e}");
     }
 }

@@ -109,7 +109,7 @@ pub async fn complete(
     // httpx-oauth's get_id_email: the email only when Discord says it is verified.
     let email = match (&me.email, me.verified) {
         (Some(email), Some(true)) if !email.is_empty() => email.clone(),
-        _ => return Err(PortalError::NoVerifiedEmail),
+        _ => return Err(refused(state, PortalError::NoVerifiedEmail)),
     };
 
     let (user, outcome) = state
@@ -126,17 +126,12 @@ pub async fn complete(
         })
         .await
         .map_err(|e| match e {
-            StoreError::UserAlreadyExists => PortalError::UserAlreadyExists,
+            StoreError::UserAlreadyExists => refused(state, PortalError::UserAlreadyExists),
             other => PortalError::Store(other),
         })?;
     if !user.is_active {
-        state.metrics.login("refused");
-        tracing::info!(
-            user = user.id,
-            outcome = "refused",
-            "login refused: inactive user"
-        );
-        return Err(PortalError::Inactive);
+        tracing::info!(user = user.id, "login refused: inactive user");
+        return Err(refused(state, PortalError::Inactive));
     }
 
     let profile = Profile {
@@ -166,6 +161,14 @@ pub async fn complete(
         outcome,
         session,
     })
+}
+
+/// A person Discord vouched for whom Guildhall turns away: counted as a
+/// refused login.
+fn refused(state: &AppState, why: PortalError) -> PortalError {
+    state.metrics.login("refused");
+    tracing::info!(outcome = "refused", reason = %why, "login refused");
+    why
 }
 
 fn discord_error(e: DiscordError) -> PortalError {

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use portal::config::PortalConfig;
-use settings::Env;
+use portal::config::{DatabaseConfig, PortalConfig, log_format};
+use settings::{Env, EnvError};
 
 const USAGE: &str = "usage: portal [--demo] [migrate]
 
@@ -29,18 +29,30 @@ async fn main() -> ExitCode {
         }
     }
 
-    let config = match Env::from_process().and_then(|env| PortalConfig::from_env(&env, demo)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("portal: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+    let env = match Env::from_process() {
+        Ok(env) => env,
+        Err(e) => return config_error(e),
     };
-    portal::logging::init(config.log_format);
-
     let result = if migrate_only {
-        portal::app::migrate(&config).await
+        // Migrations need the database, not the Discord application.
+        let (database, log_format) =
+            match DatabaseConfig::from_env(&env).and_then(|d| Ok((d, log_format(&env)?))) {
+                Ok(c) => c,
+                Err(e) => return config_error(e),
+            };
+        portal::logging::init(log_format);
+        portal::app::migrate(&database).await
     } else {
+        let config = match PortalConfig::from_env(&env, demo) {
+            Ok(c) => c,
+            Err(e) => return config_error(e),
+        };
+        portal::logging::init(config.log_format);
+        if demo && env.get("DATABASE_URL").is_some() {
+            eprintln!(
+                "portal: --demo ignores DATABASE_URL and keeps its sample data in guildhall-demo.db"
+            );
+        }
         portal::app::run(config).await
     };
     match result {
@@ -51,4 +63,9 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn config_error(e: EnvError) -> ExitCode {
+    eprintln!("portal: configuration error: {e}");
+    ExitCode::from(2)
 }

@@ -18,7 +18,7 @@ pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `DISCORD_CDN_URL` points at) for images, and nothing else: no scripts at all.
 pub fn content_security_policy(cdn_url: &str) -> String {
     format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data: {cdn_url}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' {cdn_url}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 }
 

@@ -107,8 +107,16 @@ fn missing_configuration_is_one_clear_line_and_exit_2() {
     assert!(stderr.contains("--demo"), "{stderr}");
 
     let out = base_command(&dir)
-        .env("DATABASE_URL", "oracle://nope")
+        .env("PORTAL_BIND", "localhost")
         .arg("--demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTAL_BIND is invalid"));
+
+    let out = base_command(&dir)
+        .env("DATABASE_URL", "oracle://nope")
+        .arg("migrate")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -122,7 +130,8 @@ fn migrate_subcommand_applies_migrations_and_exits_zero() {
     let db = dir.join("m.db");
     let out = base_command(&dir)
         .env("DATABASE_URL", format!("sqlite://{}", db.display()))
-        .args(["--demo", "migrate"])
+        // No Discord application configured: migrations need only the database.
+        .arg("migrate")
         .output()
         .unwrap();
     assert!(
@@ -141,7 +150,7 @@ fn unreachable_database_fails_after_bounded_retries() {
     let out = base_command(&dir)
         .env("DATABASE_URL", "postgres://postgres:pw@127.0.0.1:9/none")
         .env("DATABASE_CONNECT_RETRY_SECONDS", "1")
-        .args(["--demo", "migrate"])
+        .arg("migrate")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -162,6 +171,8 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     let child = KillOnDrop(
         base_command(&dir)
             .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
+            // A deployment's database must never receive the demo's data.
+            .env("DATABASE_URL", "sqlite://deployment.db")
             .arg("--demo")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -192,6 +203,12 @@ async fn demo_runs_offline_against_its_own_stand_in() {
         .await
         .unwrap();
     assert_eq!(login.status(), 302);
+    // Plain-http cookies in the demo.
+    let csrf = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        csrf.starts_with("fastapiusersoauthcsrf=") && !csrf.contains("Secure"),
+        "{csrf}"
+    );
     let to = login.headers()["location"].to_str().unwrap();
     assert!(
         to.starts_with("http://127.0.0.1:"),
@@ -200,10 +217,10 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     let consent = client.get(to).send().await.unwrap().text().await.unwrap();
     assert!(consent.contains("id=\"authorize\""));
     let home = client.get(&base).send().await.unwrap();
-    // Plain-http cookies in the demo.
     let page = home.text().await.unwrap();
     assert!(page.contains("Demo — signed in against a local stand-in for Discord"));
     assert!(dir.join("guildhall-demo.db").exists());
+    assert!(!dir.join("deployment.db").exists());
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,6 @@ use crate::session::current_user::MaybeUser;
 pub struct LoginPageQuery {
     next: Option<String>,
     reauth: Option<String>,
-    logged_out: Option<String>,
 }
 
 pub async fn login_page(
@@ -27,8 +26,6 @@ pub async fn login_page(
 ) -> Result<Response, PortalError> {
     let notice = if q.reauth.is_some() {
         Some("Your Discord authorization expired or was revoked. Please sign in again.")
-    } else if q.logged_out.is_some() {
-        Some("You are signed out.")
     } else {
         None
     };

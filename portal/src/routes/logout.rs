@@ -29,7 +29,7 @@ pub async fn browser_logout(
     Ok((
         StatusCode::FOUND,
         [
-            (header::LOCATION, HeaderValue::from_static("/?logged_out=1")),
+            (header::LOCATION, HeaderValue::from_static("/")),
             (header::SET_COOKIE, cleared(&state)?),
         ],
     )
