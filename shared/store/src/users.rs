@@ -52,11 +52,16 @@ impl Store {
     /// Case-insensitive, as fastapi-users' `get_by_email`.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let user = match &self.db {
-            // The column's case-insensitive collation does the folding, and keeps
-            // the unique index usable (MariaDB has no functional indexes).
+            // `email_folded` is LOWER(email) as bytes, with the unique index
+            // (migration 0002: the case-insensitive collations also ignore
+            // accents and trailing spaces).
             crate::database::Db::MySql(pool) => {
-                const SQL: &str =
-                    concat!("SELECT ", user_columns!(), " FROM users WHERE email = ?");
+                const SQL: &str = concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    // Lower-cased under the column's collation, as the stored copy is.
+                    " FROM users WHERE email_folded = CAST(LOWER(CONVERT(? USING utf8mb4) COLLATE utf8mb4_unicode_ci) AS BINARY)"
+                );
                 sqlx::query_as(SQL).bind(email).fetch_optional(pool).await?
             }
             crate::database::Db::Postgres(pool) => {

@@ -156,6 +156,36 @@ async fn same_email_links_case_insensitively_when_associating() {
 }
 
 #[tokio::test]
+async fn an_accented_email_is_another_person() {
+    each_backend(|store, backend| async move {
+        let plain = Login::new("300", "andre@example.org");
+        let (andre, _) = store.oauth_callback(plain.callback(true)).await.unwrap();
+        // Not a case variant: MySQL's case-insensitive collations would say
+        // these are equal, and link a stranger's Discord account to André.
+        let accented = Login::new("301", "andré@example.org");
+        let (other, outcome) = store.oauth_callback(accented.callback(true)).await.unwrap();
+        assert_eq!(outcome, CallbackOutcome::Registered, "{backend:?}");
+        assert_ne!(other.id, andre.id);
+        let found = store.user_by_email("andré@example.org").await.unwrap();
+        assert_eq!(found.map(|u| u.id), Some(other.id), "{backend:?}");
+        // Trailing spaces are not folded either.
+        assert!(
+            store
+                .user_by_email("andre@example.org ")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend:?}"
+        );
+        // Case still is, for accented letters too (PostgreSQL and MySQL
+        // lower-case them; SQLite's lower() only knows ASCII).
+        let upper = store.user_by_email("ANDRé@EXAMPLE.ORG").await.unwrap();
+        assert_eq!(upper.map(|u| u.id), Some(other.id), "{backend:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn same_email_without_association_is_user_already_exists() {
     each_backend(|store, _| async move {
         let first = Login::new("100", "carol@example.com");
