@@ -374,3 +374,72 @@ async fn secure_cookies_by_default() {
     assert!(csrf.ends_with("; Secure"), "{csrf}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn refused_logins_name_fastapi_users_codes_and_are_counted() {
+    let app = spawn_app_with(
+        base_fixture(),
+        |e| e.set("ASSOCIATE_BY_EMAIL", "false"),
+        |_| {},
+    )
+    .await;
+    let refusal = |r: reqwest::Response| async move {
+        let status = r.status();
+        (status, r.text().await.unwrap())
+    };
+
+    // Discord has no verified email for this person.
+    app.standin.add_user(
+        discord_standin::FixtureUser::new("1500000000000000001", "unverified")
+            .email("unverified@example.org", false),
+    );
+    app.standin
+        .update_fixture(|f| f.default_user = Some("1500000000000000001".into()));
+    let callback = app.authorize("/discord/login").await;
+    let (status, html) = refusal(app.client.get(&callback).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("OAUTH_NOT_AVAILABLE_EMAIL"), "{html}");
+
+    // Someone already has this email, and the portal does not associate.
+    app.store()
+        .oauth_callback(store::OAuthCallback {
+            oauth_name: "other-provider",
+            access_token: &secret("at"),
+            account_id: "elsewhere",
+            account_email: "taken@example.org",
+            expires_at: None,
+            refresh_token: None,
+            associate_by_email: true,
+            is_verified_by_default: false,
+        })
+        .await
+        .unwrap();
+    app.standin.add_user(
+        discord_standin::FixtureUser::new("1500000000000000002", "newcomer")
+            .email("Taken@Example.org", true),
+    );
+    app.standin
+        .update_fixture(|f| f.default_user = Some("1500000000000000002".into()));
+    let started: Value = app
+        .get("/api/v1/auth/discord/cookie/authorize")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = started["authorization_url"].as_str().unwrap();
+    let approved = app.client.get(url).send().await.unwrap();
+    let r = app.client.get(location(&approved)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"detail": "OAUTH_USER_ALREADY_EXISTS"})
+    );
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("guildhall_logins_total{outcome=\"refused\"} 2"),
+        "{metrics}"
+    );
+    app.stop().await;
+}

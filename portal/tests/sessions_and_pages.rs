@@ -486,6 +486,11 @@ async fn metrics_count_logins_page_views_discord_calls_and_cache() {
     app.login().await;
     assert_eq!(app.get("/discord/guilds").await.status(), 200);
     assert_eq!(app.get("/discord/guilds").await.status(), 200);
+    let guild = "1100000000000000101";
+    assert_eq!(
+        app.get(&format!("/discord/guilds/{guild}")).await.status(),
+        200
+    );
     let r = app.get("/metrics").await;
     assert_eq!(r.status(), 200);
     assert!(
@@ -501,13 +506,49 @@ async fn metrics_count_logins_page_views_discord_calls_and_cache() {
         "guildhall_http_requests_total{route=\"/discord/callback\",status=\"302\"} 1",
         "guildhall_discord_requests_total{route=\"POST /oauth2/token\",status=\"200\"} 1",
         "guildhall_discord_requests_total{route=\"GET /users/@me/guilds\",status=\"200\"} 1",
-        "guildhall_guild_cache_total{result=\"hit\"} 1",
+        "guildhall_guild_cache_total{result=\"hit\"} 2",
         "guildhall_guild_cache_total{result=\"miss\"} 1",
         "guildhall_http_request_duration_seconds_count{route=\"/discord/guilds\"} 2",
     ] {
         assert!(text.contains(line), "missing {line:?} in\n{text}");
     }
-    // Guild ids never become label values.
-    assert!(!text.contains("/discord/guilds/1"));
+    // Guild ids never become label values: the route pattern does.
+    assert!(!text.contains(guild), "{text}");
+    assert!(text.contains(
+        "guildhall_http_requests_total{route=\"/discord/guilds/{guild_id}\",status=\"200\"} 1"
+    ));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_and_every_answer_has_a_request_id() {
+    let app = spawn_app(base_fixture()).await;
+    let r = app.get("/healthz").await;
+    let generated = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(generated.len(), 16, "{generated}");
+    assert!(generated.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_ne!(
+        app.get("/healthz").await.headers()["x-request-id"],
+        generated.as_str(),
+        "a fresh id per request"
+    );
+    // A caller's id is kept (so a proxy's id follows the request), unless it
+    // is unfit for a header or a log line.
+    let plain = client();
+    for (sent, kept) in [("edge-4f2a", true), (&"x".repeat(65)[..], false)] {
+        let r = plain
+            .get(app.url("/healthz"))
+            .header("x-request-id", sent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["x-request-id"] == sent, kept, "{sent}");
+    }
+
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    app.store().close().await;
+    let r = app.get("/readyz").await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(app.get("/healthz").await.status(), 200, "alive, not ready");
     app.stop().await;
 }

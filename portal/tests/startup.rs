@@ -168,6 +168,7 @@ async fn demo_runs_offline_against_its_own_stand_in() {
         .local_addr()
         .unwrap()
         .port();
+    let log_path = dir.join("portal.log");
     let child = KillOnDrop(
         base_command(&dir)
             .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
@@ -175,7 +176,7 @@ async fn demo_runs_offline_against_its_own_stand_in() {
             .env("DATABASE_URL", "sqlite://deployment.db")
             .arg("--demo")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
             .spawn()
             .unwrap(),
     );
@@ -221,6 +222,25 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     assert!(page.contains("Demo — signed in against a local stand-in for Discord"));
     assert!(dir.join("guildhall-demo.db").exists());
     assert!(!dir.join("deployment.db").exists());
+
+    // The callback's query carries a one-time code: the access log keeps
+    // the path only.
+    let r = client
+        .get(format!(
+            "{base}/discord/callback?code=one-time-code-4711&state=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
     drop(child);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&request_id) && l.contains("/discord/callback"))
+        .unwrap_or_else(|| panic!("no access log line for {request_id} in\n{log}"));
+    assert!(line.contains("400"), "{line}");
+    assert!(!log.contains("one-time-code-4711"), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -370,6 +370,13 @@ async fn missing_scope_is_a_typed_api_error_and_wire_format_matches_discord() {
         ),
         "{err:?}"
     );
+    // A 403 is final: asking again only counts towards Cloudflare's
+    // invalid-request ban.
+    assert_eq!(
+        standin.requests_to("/api/v10/users/@me/guilds").len(),
+        1,
+        "not retried"
+    );
     // identify without email: no email at all.
     let (id, email) = client.get_id_email(&access).await.unwrap();
     assert_eq!((id.as_str(), email), ("80351110224678912", None));

@@ -200,6 +200,38 @@ async fn ten_concurrent_listings_with_an_expiring_token_refresh_once() {
 }
 
 #[tokio::test]
+async fn a_refused_refresh_means_signing_in_again() {
+    each_backend(|store, backend| async move {
+        let mut f = fixture();
+        f.access_token_lifetime = 30;
+        let (standin, listing, user) = setup(&store, f, Duration::ZERO).await;
+        // Revoking spends the refresh token too: Discord answers invalid_grant.
+        standin.revoke_all_tokens();
+        assert!(
+            matches!(
+                listing.for_user(user).await,
+                Err(ListingError::ReauthRequired)
+            ),
+            "{backend:?}"
+        );
+        let refreshes = standin
+            .requests()
+            .iter()
+            .filter(|r| r.body.contains("grant_type=refresh_token"))
+            .count();
+        assert_eq!(refreshes, 1, "{backend:?}: refused once, not retried");
+        assert!(
+            !standin
+                .requests()
+                .iter()
+                .any(|r| r.path.ends_with("/users/@me/guilds")),
+            "no guild call with a dead token"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn revoked_is_reauth_and_discord_down_serves_stale() {
     each_backend(|store, _| async move {
         let (standin, listing, user) = setup(&store, fixture(), Duration::from_nanos(1)).await;

@@ -320,6 +320,51 @@ async fn overlong_values_are_typed_errors_and_write_nothing() {
             .unwrap();
         assert_eq!(account.access_token.expose().len(), 1024);
         assert_eq!(user.email.len(), 320);
+
+        // Every other bounded field, on every write path.
+        let too_long = |r: Result<_, StoreError>, name: &str| match r {
+            Err(StoreError::TooLong { field, .. }) => assert_eq!(field, name),
+            other => panic!("{name}: {other:?}"),
+        };
+        let mut login = Login::new("10", "c@example.com");
+        login.refresh = Some(Secret::new("r".repeat(1025)));
+        too_long(
+            store.oauth_callback(login.callback(true)).await.map(drop),
+            "refresh_token",
+        );
+        let login = Login::new(&"9".repeat(321), "d@example.com");
+        too_long(
+            store.oauth_callback(login.callback(true)).await.map(drop),
+            "account_id",
+        );
+        let refreshed = TokenUpdate {
+            access_token: Secret::new("a".repeat(1025)),
+            expires_at: None,
+            refresh_token: None,
+        };
+        too_long(
+            store.update_tokens(account.id, &refreshed).await.map(drop),
+            "access_token",
+        );
+        let profile = Profile {
+            nickname: Some("n".repeat(101)),
+            ..Profile::default()
+        };
+        too_long(
+            store.update_profile(user.id, &profile).await.map(drop),
+            "nickname",
+        );
+        let unchanged = store
+            .oauth_account_for_user(user.id, "discord")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            unchanged.access_token.expose().len(),
+            1024,
+            "nothing written"
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
     })
     .await;
 }
