@@ -932,6 +932,12 @@ async fn main() -> Res<ExitCode> {
         println!("wrote {}", path.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
+    // A scenario passes when every one of its requests succeeded.
+    println!(
+        "bench: {} passed, {} failed",
+        run.scenarios.len() - failures.len(),
+        failures.len()
+    );
     Ok(if failures.is_empty() {
         ExitCode::SUCCESS
     } else {
