@@ -688,3 +688,48 @@ fn a_missing_token_is_one_clear_line_and_a_failing_exit() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("DISCORD_BOT_TOKEN is not set"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_binary_connects_and_stops_cleanly_on_sigterm() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bot"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("DISCORD_BOT_TOKEN", TOKEN)
+        .env("DATABASE_URL", &db.url)
+        .env("DISCORD_PROXY_URL", standin.base_url())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = standin
+        .wait_until(WAIT, |s| s.ready_shards().contains(&0))
+        .await;
+    let pid = child.id().to_string();
+    if !ready {
+        let _ = child.kill();
+        panic!("the binary never became ready");
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    standin.shutdown().await;
+    db.drop_database().await;
+}

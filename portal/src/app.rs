@@ -44,13 +44,13 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Services {
-    pub config: Arc<PortalConfig>,
+    pub config: PortalConfig,
     pub store: Store,
     pub discord: DiscordClient,
     pub listing: GuildListing,
     pub sessions: SessionTokens,
     pub states: OAuthStates,
-    pub templates: Arc<Environment<'static>>,
+    pub templates: Environment<'static>,
     pub csp: HeaderValue,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub users: UserCache,
@@ -97,11 +97,11 @@ impl AppState {
             users: UserCache::new(config.user_cache_ttl, USER_CACHE_CAPACITY),
             renders: RenderCache::new(RENDER_CACHE_BYTES),
             states: OAuthStates::new(&config.oauth_state_secret),
-            config: Arc::new(config),
+            config,
             store,
             discord,
             listing,
-            templates: Arc::new(templates),
+            templates,
             csp,
             metrics,
         })))

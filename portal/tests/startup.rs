@@ -234,8 +234,25 @@ async fn demo_runs_offline_against_its_own_stand_in() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
-    drop(child);
+
+    // SIGTERM (what `docker stop` sends) ends it cleanly.
+    let mut child = child;
+    let term = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
     let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("shutting down"), "{log}");
     let line = log
         .lines()
         .find(|l| l.contains(&request_id) && l.contains("/discord/callback"))
