@@ -120,10 +120,14 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
 
     let callback = standin
         .wait_for_request(WAIT, |r| {
-            r.path == format!("/api/v10/interactions/{id}/{token}/callback")
+            // Answered: the stand-in has set the status it gave.
+            r.path == format!("/api/v10/interactions/{id}/{token}/callback") && r.status != 0
         })
         .await
         .expect("an interaction answer");
+    // 204: the first answer, within Discord's 3-second deadline (a late or a
+    // second answer gets 10062 or 40060, as from Discord).
+    assert_eq!(callback.status, 204);
     let answer = body(&callback);
     assert_eq!(answer["type"], 5, "deferred");
     assert_eq!(answer["data"]["flags"], 64, "ephemeral");

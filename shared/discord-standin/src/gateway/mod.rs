@@ -93,7 +93,12 @@ pub(crate) struct GwInner {
     /// Joins and removals since start, over the READY lists: what Discord
     /// would answer about membership now (`GET /guilds/{id}`).
     pub membership: HashMap<u64, bool>,
+    /// Dispatched interactions: (id, token) → when, and whether answered.
+    pub interactions: HashMap<(u64, String), (std::time::Instant, bool)>,
 }
+
+/// Discord's deadline for an interaction's first answer.
+pub const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Default)]
 pub(crate) struct GwShared(Arc<Mutex<GwInner>>);
@@ -349,6 +354,9 @@ impl BotStandIn {
         let app = inner.fixture.application_id;
         let user = payloads::user(call.user_id, "member", false);
         let data = payloads::interaction(id, app, &token, call, user);
+        inner
+            .interactions
+            .insert((id, token.clone()), (std::time::Instant::now(), false));
         inner
             .dispatch(shard, "INTERACTION_CREATE", data)
             .then_some((id, token))

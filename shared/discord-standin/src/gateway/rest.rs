@@ -197,8 +197,33 @@ async fn list_in_guild(
     ))
 }
 
-async fn callback(Path((_id, _token)): Path<(String, String)>) -> StatusCode {
-    StatusCode::NO_CONTENT
+/// The first answer to an interaction: 204 within Discord's 3-second
+/// deadline, once. Late or unknown: 404 `10062 Unknown interaction`; a second
+/// answer: 400 `40060`.
+async fn callback(State(ctx): State<Ctx>, Path((id, token)): Path<(u64, String)>) -> Response {
+    let mut inner = ctx.shared.lock();
+    let unknown = || {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "Unknown interaction", "code": 10062})),
+        )
+            .into_response()
+    };
+    let Some((dispatched, answered)) = inner.interactions.get_mut(&(id, token)) else {
+        return unknown();
+    };
+    if dispatched.elapsed() > super::INTERACTION_DEADLINE {
+        return unknown();
+    }
+    if *answered {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Interaction has already been acknowledged.", "code": 40060})),
+        )
+            .into_response();
+    }
+    *answered = true;
+    StatusCode::NO_CONTENT.into_response()
 }
 
 /// Follow-ups and edits of the interaction's original answer: the message as

@@ -129,3 +129,45 @@ async fn resume_of_a_known_session_continues_and_others_are_refused() {
         (Some("GUILD_CREATE"), Some(3))
     );
 }
+
+#[tokio::test]
+async fn an_interaction_is_answered_once_like_discord_says() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    standin
+        .shared
+        .lock()
+        .interactions
+        .insert((7, "tok".into()), (std::time::Instant::now(), false));
+    let http = reqwest::Client::new();
+    let answer = |id: u64, token: &str| {
+        let url = format!(
+            "{}/api/v10/interactions/{id}/{token}/callback",
+            standin.base_url()
+        );
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(url)
+                .json(&json!({"type": 5, "data": {"flags": 64}}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let code = r.json::<Value>().await.ok().map(|b| b["code"].clone());
+            (status, code)
+        }
+    };
+    assert_eq!(answer(8, "tok").await, (404, Some(json!(10062))), "unknown");
+    assert_eq!(
+        answer(7, "other").await,
+        (404, Some(json!(10062))),
+        "wrong token"
+    );
+    assert_eq!(answer(7, "tok").await, (204, None));
+    assert_eq!(
+        answer(7, "tok").await,
+        (400, Some(json!(40060))),
+        "answered twice"
+    );
+    standin.shutdown().await;
+}
