@@ -23,6 +23,10 @@ pub enum Fault {
         /// A global limit: every route is affected.
         global: bool,
     },
+    /// 429 from Cloudflare in front of the API (an IP over its limits): an
+    /// HTML page and a `Retry-After` header in whole seconds, and none of
+    /// Discord's JSON or `X-RateLimit-*` headers.
+    EdgeRateLimited { retry_after_secs: u64 },
     /// That status with a Discord-style JSON error body (500, 502, 503…).
     Status(u16),
     /// Answer normally, but only after this long.
@@ -124,6 +128,15 @@ pub(crate) fn response(fault: &Fault, route: &str) -> Option<Response> {
             ratelimit_headers::stamp_429(&mut r, route, *retry_after, *global);
             r
         }
+        Fault::EdgeRateLimited { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=UTF-8".to_owned()),
+                (header::RETRY_AFTER, retry_after_secs.to_string()),
+            ],
+            "<!DOCTYPE html><html><head><title>Access denied | discord.com used Cloudflare to restrict access</title></head><body><h1>Error 1015</h1><p>You are being rate limited</p></body></html>",
+        )
+            .into_response(),
         Fault::Status(code) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let reason = status.canonical_reason().unwrap_or("Error");

@@ -44,7 +44,9 @@ pub(crate) async fn record_and_fault(
         },
         None => next.run(request).await,
     };
-    if let Some(route) = &route {
+    // Cloudflare's own 429 never reached Discord's rate limiter.
+    let from_the_edge = matches!(fault, Some(Fault::EdgeRateLimited { .. }));
+    if let Some(route) = route.as_deref().filter(|_| !from_the_edge) {
         ratelimit_headers::stamp(&mut response, route, exhausted_for);
     }
     shared.set_status(index, response.status().as_u16());

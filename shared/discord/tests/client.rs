@@ -296,6 +296,30 @@ async fn a_429_is_waited_out_and_a_long_one_is_returned() {
 }
 
 #[tokio::test]
+async fn cloudflares_429_is_read_from_its_retry_after_header() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    let token = login(&client).await;
+    // An HTML page, no JSON body and no rate-limit headers: only
+    // `Retry-After` says how long (the client's own fallback is 1 s).
+    standin.fault(
+        "/users/@me/guilds",
+        vec![Fault::EdgeRateLimited {
+            retry_after_secs: 60,
+        }],
+    );
+    match client.current_user_guilds(&token.access_token).await {
+        Err(DiscordError::RateLimited { retry_after }) => {
+            assert_eq!(retry_after, Duration::from_secs(60))
+        }
+        other => panic!("{other:?}"),
+    }
+    let calls = standin.requests_to("/api/v10/users/@me/guilds");
+    assert_eq!(calls.len(), 1, "beyond the wait bound: not retried");
+    assert_eq!(calls[0].status, 429);
+}
+
+#[tokio::test]
 async fn a_global_429_pauses_a_concurrent_call_on_another_route_and_token() {
     let standin = StandIn::start(fixture()).await.unwrap();
     let client = client_for(&standin, |_| {});
