@@ -3,10 +3,11 @@
 //! failure is `PortalError::Unauthorized` (401 for the API, a trip to the
 //! login page for browser routes).
 
+use std::sync::Arc;
+
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use std::sync::Arc;
 use store::User;
 
 use crate::AppState;
