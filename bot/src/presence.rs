@@ -51,6 +51,8 @@ pub fn delete_means_left(unavailable: bool) -> bool {
 #[derive(Debug, Default)]
 pub struct RecentEvents {
     handled: HashMap<u64, (Instant, bool)>,
+    /// When entries older than the window were last dropped.
+    pruned: Option<Instant>,
 }
 
 impl RecentEvents {
@@ -58,11 +60,16 @@ impl RecentEvents {
     /// at `now`. True when another was handled within [`UNCERTAIN_FOR`]:
     /// which of the two came last is then unknown.
     pub fn record(&mut self, guild: u64, member: bool, now: Instant) -> bool {
-        // Nothing older than the window matters: forget it, so the map holds
-        // only the last few seconds' guilds.
-        if self.handled.len() >= 64 {
+        // Nothing older than the window matters: forget it, at most once per
+        // window (right after READY thousands of guilds arrive within one,
+        // and rescanning the map for each would find nothing to drop).
+        if self
+            .pruned
+            .is_none_or(|at| now.saturating_duration_since(at) >= UNCERTAIN_FOR)
+        {
             self.handled
                 .retain(|_, (at, _)| now.saturating_duration_since(*at) < UNCERTAIN_FOR);
+            self.pruned = Some(now);
         }
         let previous = self.handled.insert(guild, (now, member));
         previous.is_some_and(|(at, _)| now.saturating_duration_since(at) < UNCERTAIN_FOR)
@@ -207,8 +214,9 @@ mod tests {
         for g in 0..200 {
             recent.record(g, true, t);
         }
+        assert_eq!(recent.handled.len(), 200, "all within the window");
         recent.record(999, true, t + UNCERTAIN_FOR * 2);
-        assert!(recent.handled.len() < 64, "{}", recent.handled.len());
+        assert_eq!(recent.handled.len(), 1, "only the new one is left");
     }
 
     #[test]

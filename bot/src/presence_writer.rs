@@ -19,7 +19,6 @@ const BATCH: usize = 500;
 /// as lost (the shard's next READY then corrects the record).
 const ATTEMPTS: u32 = 5;
 
-#[derive(Clone)]
 pub struct PresenceWriter {
     queue: mpsc::UnboundedSender<PresenceChange>,
 }

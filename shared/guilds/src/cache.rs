@@ -24,8 +24,9 @@ pub(crate) struct Entry {
 #[derive(Clone)]
 pub(crate) struct BuiltView {
     pub listing: Arc<Listing>,
-    /// The guilds (of this list) the bot was in, sorted.
-    pub present: Vec<u64>,
+    /// The guilds (of this list) the bot was in, sorted. Shared: the view is
+    /// cloned out of the cache on every page view.
+    pub present: Arc<[u64]>,
     /// When `present` was read from the store.
     pub checked: Instant,
 }

@@ -302,7 +302,7 @@ impl GuildListing {
         }
         let present = self.presence(guilds).await?;
         let listing = match previous {
-            Some(built) if built.present == present => built.listing,
+            Some(built) if *built.present == *present => built.listing,
             _ => Arc::new(self.build(guilds, &present, false)),
         };
         self.inner.cache.put_view(
@@ -310,7 +310,7 @@ impl GuildListing {
             guilds,
             BuiltView {
                 listing: listing.clone(),
-                present,
+                present: present.into(),
                 checked: Instant::now(),
             },
         );
