@@ -216,11 +216,7 @@ pub async fn start(
     config: PortalConfig,
     listener: TcpListener,
 ) -> Result<RunningPortal, PortalError> {
-    let database = DatabaseConfig {
-        url: config.database_url.clone(),
-        connect_retry: config.database_connect_retry,
-    };
-    let store = connect_store(&database).await?;
+    let store = connect_store(&config.database).await?;
     let state = AppState::new(config, store)?;
     let addr = listener.local_addr()?;
     let app = router(state.clone());

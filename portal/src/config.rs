@@ -73,9 +73,7 @@ pub fn log_format(env: &Env) -> Result<LogFormat, EnvError> {
 
 #[derive(Debug, Clone)]
 pub struct PortalConfig {
-    pub database_url: Secret,
-    /// How long start-up keeps retrying a database that does not answer yet.
-    pub database_connect_retry: Duration,
+    pub database: DatabaseConfig,
     pub bind: SocketAddr,
     /// Base of every absolute link and of the OAuth redirect URI, no trailing slash.
     pub public_url: String,
@@ -182,8 +180,7 @@ impl PortalConfig {
         let log_format = log_format(env)?;
 
         Ok(PortalConfig {
-            database_url: database.url,
-            database_connect_retry: database.connect_retry,
+            database,
             bind,
             public_url,
             discord_client_id: client_id,
@@ -231,7 +228,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = PortalConfig::from_env(&full(), false).unwrap();
-        assert_eq!(c.database_url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(c.database.url.expose(), DEFAULT_DATABASE_URL);
         assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(c.redirect_uri(), "http://127.0.0.1:8000/discord/callback");
         assert_eq!(c.session_cookie_name, "fastapiusersauth");
@@ -285,7 +282,7 @@ mod tests {
         assert!(c.demo);
         let deployment = Env::from_pairs([("DATABASE_URL", "postgres://db/guildhall")]);
         let c = PortalConfig::from_env(&deployment, true).unwrap();
-        assert_eq!(c.database_url.expose(), DEMO_DATABASE_URL);
+        assert_eq!(c.database.url.expose(), DEMO_DATABASE_URL);
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub async fn complete(
     // httpx-oauth's get_id_email: the email only when Discord says it is verified.
     let email = match (&me.email, me.verified) {
         (Some(email), Some(true)) if !email.is_empty() => email.clone(),
-        _ => return Err(refused(state, PortalError::NoVerifiedEmail)),
+        _ => return Err(refused(state, None, PortalError::NoVerifiedEmail)),
     };
 
     let (user, outcome) = state
@@ -126,12 +126,11 @@ pub async fn complete(
         })
         .await
         .map_err(|e| match e {
-            StoreError::UserAlreadyExists => refused(state, PortalError::UserAlreadyExists),
+            StoreError::UserAlreadyExists => refused(state, None, PortalError::UserAlreadyExists),
             other => PortalError::Store(other),
         })?;
     if !user.is_active {
-        tracing::info!(user = user.id, "login refused: inactive user");
-        return Err(refused(state, PortalError::Inactive));
+        return Err(refused(state, Some(user.id), PortalError::Inactive));
     }
 
     let profile = Profile {
@@ -165,9 +164,9 @@ pub async fn complete(
 
 /// A person Discord vouched for whom Guildhall turns away: counted as a
 /// refused login.
-fn refused(state: &AppState, why: PortalError) -> PortalError {
+fn refused(state: &AppState, user: Option<store::UserId>, why: PortalError) -> PortalError {
     state.metrics.login("refused");
-    tracing::info!(outcome = "refused", reason = %why, "login refused");
+    tracing::info!(outcome = "refused", user, reason = %why, "login refused");
     why
 }
 
