@@ -157,7 +157,7 @@ async fn reloads_reuse_the_view_until_the_bot_presence_is_read_again() {
                 std::time::Instant::now() < deadline,
                 "{backend:?}: join never shown"
             );
-            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         };
         assert!(!std::sync::Arc::ptr_eq(&first, &shown), "a new view");
         assert_eq!(
