@@ -10,6 +10,7 @@ pub mod cdn;
 mod client;
 mod config;
 mod error;
+mod guild_id;
 mod models;
 // The permission constants carry Discord's documented names; the type and
 // its functions are documented in the module.
@@ -19,7 +20,8 @@ pub mod pkce;
 mod ratelimit;
 
 pub use client::{AuthorizeRequest, CallObserver, DiscordClient};
-pub use config::DiscordConfig;
+pub use config::{DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL, DEFAULT_CDN_URL, DiscordConfig};
 pub use error::DiscordError;
+pub use guild_id::{GuildId, InvalidGuildId};
 pub use models::{DiscordUser, OAuthToken, PartialGuild};
 pub use permissions::{Permissions, can_manage};
