@@ -518,11 +518,11 @@ async fn presence_across_two_processes_and_the_portal_listing() {
             .guilds
             .iter()
             .filter(|g| g.bot_present)
-            .map(|g| g.id.clone())
+            .map(|g| g.id.to_string())
             .collect();
         with_bot.sort();
         assert_eq!(with_bot, [B, C, D].map(|g| g.to_string()), "{backend:?}");
-        let invite_a = shown.guilds.iter().find(|g| g.id == A.to_string()).unwrap();
+        let invite_a = shown.guilds.iter().find(|g| g.id.get() == A).unwrap();
         assert!(
             invite_a.invite_url.is_some(),
             "{backend:?}: A offers the invite"

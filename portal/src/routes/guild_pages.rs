@@ -65,7 +65,10 @@ pub async fn one_guild(
     }
     let (guild, stale) = state
         .listing
-        .guild(user.id, &guild_id)
+        .guild(
+            user.id,
+            guild_id.parse().map_err(|_| PortalError::NotFound)?,
+        )
         .await?
         .ok_or(PortalError::NotFound)?;
     let html = render(

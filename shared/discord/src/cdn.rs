@@ -1,5 +1,7 @@
 //! URLs of pictures on Discord's CDN (or the configured stand-in).
 
+use crate::GuildId;
+
 /// A user's avatar; Discord's default avatar when they have none.
 /// Animated hashes (`a_…`) get `.gif`.
 pub fn avatar_url(
@@ -23,7 +25,7 @@ pub fn avatar_url(
 }
 
 /// A guild's icon, or `None` when it has none.
-pub fn guild_icon_url(cdn_url: &str, guild_id: &str, icon: Option<&str>) -> Option<String> {
+pub fn guild_icon_url(cdn_url: &str, guild_id: GuildId, icon: Option<&str>) -> Option<String> {
     icon.filter(|h| !h.is_empty())
         .map(|hash| format!("{cdn_url}/icons/{guild_id}/{hash}.{}", extension(hash)))
 }
@@ -70,13 +72,13 @@ mod tests {
 
     #[test]
     fn icons() {
-        assert_eq!(guild_icon_url(CDN, "1", None), None);
+        assert_eq!(guild_icon_url(CDN, GuildId::new(1), None), None);
         assert_eq!(
-            guild_icon_url(CDN, "1", Some("abc")).unwrap(),
+            guild_icon_url(CDN, GuildId::new(1), Some("abc")).unwrap(),
             "https://cdn.discordapp.com/icons/1/abc.png"
         );
         assert_eq!(
-            guild_icon_url(CDN, "1", Some("a_abc")).unwrap(),
+            guild_icon_url(CDN, GuildId::new(1), Some("a_abc")).unwrap(),
             "https://cdn.discordapp.com/icons/1/a_abc.gif"
         );
     }

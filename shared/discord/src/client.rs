@@ -1,13 +1,19 @@
-use std::sync::Arc;
-use std::time::Duration;
+//! The client and its one way to Discord: every request, the OAuth2 ones
+//! included, waits out known rate limits, retries a 429 while the total wait
+//! stays within `max_rate_limit_wait`, retries a 5xx once, and is reported to
+//! the observer.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use settings::Secret;
 
-use crate::ratelimit::{RateLimiter, parse_seconds, seconds};
-use crate::{DiscordConfig, DiscordError, DiscordUser, OAuthToken, PartialGuild};
+use crate::oauth::{self, OAuthClient};
+use crate::ratelimit::{LimitKey, RateLimiter, parse_seconds, seconds};
+use crate::{DiscordConfig, DiscordError};
 
 /// Discord asks every API client to identify itself this way.
 const USER_AGENT: &str = concat!(
@@ -15,39 +21,23 @@ const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     ")"
 );
-/// Page size for the guild list: Discord's maximum.
-const GUILD_PAGE: usize = 200;
-/// A user is in at most 200 guilds (bots in more); stop long before a loop could spin.
-const MAX_GUILD_PAGES: usize = 50;
 const SERVER_ERROR_BACKOFF: Duration = Duration::from_millis(200);
-
-/// What to put in Discord's authorize URL.
-#[derive(Debug, Clone, Copy)]
-pub struct AuthorizeRequest<'a> {
-    /// Must be registered with the application, byte for byte.
-    pub redirect_uri: &'a str,
-    /// E.g. `["identify", "email", "guilds"]`; sent space-separated.
-    pub scopes: &'a [&'a str],
-    /// Comes back on the redirect; binds the callback to this browser.
-    pub state: &'a str,
-    /// PKCE S256 challenge ([`crate::pkce::challenge`]); the method is added.
-    pub code_challenge: Option<&'a str>,
-    /// `consent` or `none`.
-    pub prompt: Option<&'a str>,
-}
+/// Discord's fallback when a 429 says nowhere how long to wait.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// The Discord REST client. Cheap to clone: clones share one connection
 /// pool and one view of Discord's rate limits.
 #[derive(Clone)]
 pub struct DiscordClient {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: DiscordConfig,
+pub(crate) struct Inner {
+    pub(crate) config: DiscordConfig,
     http: reqwest::Client,
     limiter: RateLimiter,
     observer: Option<CallObserver>,
+    pub(crate) oauth: OAuthClient,
 }
 
 /// Told about every HTTP exchange with Discord: the route (no ids, queries or
@@ -62,50 +52,34 @@ impl std::fmt::Debug for DiscordClient {
     }
 }
 
-/// How to authenticate one call.
-enum Auth<'a> {
-    /// The application itself (token endpoint): HTTP Basic with id and secret.
-    Client,
-    /// A user's OAuth access token.
-    Bearer(&'a Secret),
+/// Who is calling, which decides the rate limit a request counts against.
+pub(crate) enum Credentials<'a> {
+    /// The application, with HTTP Basic credentials already in the request's
+    /// headers (oauth2 puts them there).
+    AppInRequest,
+    /// The application, with HTTP Basic credentials added here.
+    AppBasic,
+    /// A user, with their OAuth access token as a Bearer token.
+    User(&'a Secret),
 }
 
-enum Body<'a> {
-    None,
-    Form(&'a [(&'a str, &'a str)]),
+/// One request, sent again unchanged when a limit or a 5xx is waited out.
+pub(crate) struct Outgoing<'a> {
+    pub method: Method,
+    pub url: String,
+    /// The endpoint without ids, queries or tokens: it names the call in logs
+    /// and metrics, and keys its rate limit.
+    pub route: &'static str,
+    pub credentials: Credentials<'a>,
+    pub headers: HeaderMap,
+    pub body: Option<Vec<u8>>,
 }
 
-struct Answer {
-    status: StatusCode,
-    bytes: Vec<u8>,
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    #[serde(default)]
-    token_type: String,
-    #[serde(default)]
-    expires_in: Option<i64>,
-    #[serde(default)]
-    refresh_token: Option<String>,
-    #[serde(default)]
-    scope: String,
-}
-
-#[derive(Deserialize)]
-struct OAuthErrorBody {
-    error: String,
-    #[serde(default)]
-    error_description: String,
-}
-
-#[derive(Deserialize)]
-struct ApiErrorBody {
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    code: u64,
+/// Discord's answer, read whole.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Deserialize)]
@@ -128,11 +102,12 @@ impl DiscordClient {
         observer: Option<CallObserver>,
     ) -> Result<Self, DiscordError> {
         if !(config.api_url.starts_with("http://") || config.api_url.starts_with("https://")) {
-            return Err(DiscordError::Config(format!(
-                "api_url must be an http(s) URL, got {:?}",
-                config.api_url
-            )));
+            return Err(DiscordError::Config {
+                reason: format!("api_url must be an http(s) URL, got {:?}", config.api_url),
+                source: None,
+            });
         }
+        let oauth = oauth::client(&config)?;
         let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(config.connect_timeout)
@@ -141,13 +116,17 @@ impl DiscordClient {
             .redirect(reqwest::redirect::Policy::none())
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| DiscordError::Config(e.to_string()))?;
+            .map_err(|e| DiscordError::Config {
+                reason: "the HTTP client could not be built".into(),
+                source: Some(Box::new(e)),
+            })?;
         Ok(DiscordClient {
             inner: Arc::new(Inner {
                 config,
                 http,
                 limiter: RateLimiter::new(),
                 observer,
+                oauth,
             }),
         })
     }
@@ -163,284 +142,159 @@ impl DiscordClient {
         self.inner.limiter.global_remaining()
     }
 
-    /// Where to send the browser to log in: `response_type=code`, the client
-    /// id, redirect URI, scopes, state, and PKCE and `prompt` when given.
-    pub fn authorize_url(&self, p: &AuthorizeRequest<'_>) -> String {
-        let c = &self.inner.config;
-        let scope = p.scopes.join(" ");
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &c.client_id)
-            .append_pair("redirect_uri", p.redirect_uri)
-            .append_pair("scope", &scope)
-            .append_pair("state", p.state);
-        if let Some(challenge) = p.code_challenge {
-            q.append_pair("code_challenge", challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
-        if let Some(prompt) = p.prompt {
-            q.append_pair("prompt", prompt);
-        }
-        format!("{}?{}", c.authorize_url, q.finish())
-    }
-
-    /// "Add the bot to this guild", pre-selected and locked to it.
-    pub fn bot_invite_url(&self, guild_id: &str, permissions: u64) -> String {
-        let c = &self.inner.config;
-        let q = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("client_id", &c.client_id)
-            .append_pair("scope", "bot applications.commands")
-            .append_pair("permissions", &permissions.to_string())
-            .append_pair("guild_id", guild_id)
-            .append_pair("disable_guild_select", "true")
-            .append_pair("integration_type", "0")
-            .finish();
-        format!("{}?{q}", c.authorize_url)
-    }
-
-    /// Exchanges an authorization code (with its PKCE verifier when the
-    /// authorize URL carried a challenge) for tokens.
-    pub async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-        code_verifier: Option<&str>,
-    ) -> Result<OAuthToken, DiscordError> {
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ];
-        if let Some(v) = code_verifier {
-            form.push(("code_verifier", v));
-        }
-        self.token_request(&form).await
-    }
-
-    /// Trades a refresh token for a new pair. Discord's refresh tokens are
-    /// single-use: store the new pair before anything else.
-    pub async fn refresh_token(&self, refresh_token: &Secret) -> Result<OAuthToken, DiscordError> {
-        self.token_request(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose()),
-        ])
-        .await
-    }
-
-    /// Revokes the whole authorization (access and refresh token alike).
-    pub async fn revoke_token(&self, token: &Secret) -> Result<(), DiscordError> {
-        let answer = self
-            .call(
-                Method::POST,
-                "/oauth2/token/revoke",
-                "POST /oauth2/token/revoke",
-                Auth::Client,
-                Body::Form(&[("token", token.expose())]),
-            )
-            .await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(oauth_error(&answer))
-        }
-    }
-
-    /// `GET /users/@me` with the user's access token.
-    pub async fn current_user(&self, access_token: &Secret) -> Result<DiscordUser, DiscordError> {
-        let answer = self
-            .call(
-                Method::GET,
-                "/users/@me",
-                "GET /users/@me",
-                Auth::Bearer(access_token),
-                Body::None,
-            )
-            .await?;
-        api_json(&answer)
-    }
-
-    /// httpx-oauth's `get_id_email`: the id, and the email only when Discord
-    /// says it is verified.
-    pub async fn get_id_email(
-        &self,
-        access_token: &Secret,
-    ) -> Result<(String, Option<String>), DiscordError> {
-        let user = self.current_user(access_token).await?;
-        let email = match user.verified {
-            Some(true) => user.email,
-            _ => None,
-        };
-        Ok((user.id, email))
-    }
-
-    /// Every guild the user is in, following `after` while pages are full.
-    pub async fn current_user_guilds(
-        &self,
-        access_token: &Secret,
-    ) -> Result<Vec<PartialGuild>, DiscordError> {
-        let mut all: Vec<PartialGuild> = Vec::new();
-        for _ in 0..MAX_GUILD_PAGES {
-            let path = match all.last() {
-                None => format!("/users/@me/guilds?limit={GUILD_PAGE}"),
-                Some(last) => format!("/users/@me/guilds?limit={GUILD_PAGE}&after={}", last.id),
-            };
-            let answer = self
-                .call(
-                    Method::GET,
-                    &path,
-                    "GET /users/@me/guilds",
-                    Auth::Bearer(access_token),
-                    Body::None,
-                )
-                .await?;
-            let page: Vec<PartialGuild> = api_json(&answer)?;
-            let full = page.len() >= GUILD_PAGE;
-            all.extend(page);
-            if !full {
-                return Ok(all);
-            }
-        }
-        Ok(all)
-    }
-
-    async fn token_request(&self, form: &[(&str, &str)]) -> Result<OAuthToken, DiscordError> {
-        let answer = self
-            .call(
-                Method::POST,
-                "/oauth2/token",
-                "POST /oauth2/token",
-                Auth::Client,
-                Body::Form(form),
-            )
-            .await?;
-        if !answer.status.is_success() {
-            return Err(oauth_error(&answer));
-        }
-        let t: TokenResponse = decode(&answer.bytes)?;
-        let now = chrono::Utc::now().timestamp();
-        Ok(OAuthToken {
-            access_token: Secret::new(t.access_token),
-            refresh_token: t.refresh_token.map(Secret::new),
-            expires_at: t.expires_in.map(|s| now + s),
-            scope: t.scope,
-            token_type: t.token_type,
-        })
-    }
-
     /// One logical call: waits out known limits, retries a 429 while the total
     /// wait stays within `max_rate_limit_wait`, retries a 5xx once.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        route: &'static str,
-        auth: Auth<'_>,
-        body: Body<'_>,
-    ) -> Result<Answer, DiscordError> {
-        let inner = &self.inner;
-        let c = &inner.config;
-        let key = match &auth {
-            Auth::Client => inner.limiter.key(&c.client_id, route),
-            Auth::Bearer(t) => inner.limiter.key(t.expose(), route),
-        };
-        if matches!(auth, Auth::Bearer(_)) && inner.limiter.is_dead(&key) {
-            tracing::debug!(route, "token already refused by Discord; not calling");
+    pub(crate) async fn call(&self, request: &Outgoing<'_>) -> Result<Answer, DiscordError> {
+        let key = self.limit_key(request);
+        if matches!(request.credentials, Credentials::User(_)) && self.inner.limiter.is_dead(&key) {
+            tracing::debug!(
+                route = request.route,
+                "token already refused by Discord; not calling"
+            );
             return Err(DiscordError::Unauthorized);
         }
-        let url = format!("{}{path}", c.api_url);
         let mut waited = Duration::ZERO;
         let mut retried_server_error = false;
         loop {
-            let delay = inner.limiter.delay(&key);
-            if !delay.is_zero() {
-                if waited + delay > c.max_rate_limit_wait {
-                    return Err(DiscordError::RateLimited { retry_after: delay });
-                }
-                tokio::time::sleep(delay).await;
-                waited += delay;
-            }
-
-            let mut request = inner
-                .http
-                .request(method.clone(), &url)
-                .header(reqwest::header::ACCEPT, "application/json");
-            request = match &auth {
-                Auth::Client => request.basic_auth(&c.client_id, Some(c.client_secret.expose())),
-                Auth::Bearer(t) => request.bearer_auth(t.expose()),
-            };
-            if let Body::Form(form) = &body {
-                request = request.form(form);
-            }
-            let started = std::time::Instant::now();
-            let response = request.send().await.map_err(transport_error)?;
-            let status = response.status();
-            let headers = response.headers().clone();
-            inner.limiter.observe(&key, &headers);
-            let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
-            // The route names the endpoint without ids, queries or tokens.
-            tracing::debug!(
-                method = %method,
-                route,
-                status = status.as_u16(),
-                ms = started.elapsed().as_millis() as u64,
-                "discord call"
-            );
-            if let Some(observe) = &inner.observer {
-                observe(route, status.as_u16());
-            }
-            if status == StatusCode::UNAUTHORIZED && matches!(auth, Auth::Bearer(_)) {
-                inner.limiter.mark_dead(&key);
-            }
-
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                let parsed: Option<RateLimitBody> = serde_json::from_slice(&bytes).ok();
-                let retry_after = parsed
-                    .as_ref()
-                    .and_then(|b| b.retry_after)
-                    .and_then(seconds)
-                    .or_else(|| {
-                        headers
-                            .get(reqwest::header::RETRY_AFTER)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(parse_seconds)
-                    })
-                    .unwrap_or(Duration::from_secs(1));
-                let header_is = |name: &str, value: &[u8]| {
-                    headers
-                        .get(name)
-                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(value))
-                };
-                let global = parsed.is_some_and(|b| b.global)
-                    || header_is("x-ratelimit-global", b"true")
-                    || header_is("x-ratelimit-scope", b"global");
-                if global {
-                    inner.limiter.pause_all(retry_after);
-                } else {
-                    inner.limiter.exhaust(&key, retry_after);
-                }
-                tracing::warn!(
-                    route,
-                    global,
-                    retry_after_ms = retry_after.as_millis() as u64,
-                    "rate limited by Discord"
-                );
-                if waited + retry_after > c.max_rate_limit_wait {
-                    return Err(DiscordError::RateLimited { retry_after });
-                }
-                continue;
-            }
-            if status.is_server_error() {
-                if !retried_server_error {
-                    retried_server_error = true;
-                    tokio::time::sleep(SERVER_ERROR_BACKOFF).await;
-                    continue;
-                }
+            waited += self.wait_for_limits(&key, waited).await?;
+            let answer = self.send(request, &key).await?;
+            if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                self.rate_limited(request.route, &key, &answer, waited)?;
+            } else if answer.status.is_server_error() && !retried_server_error {
+                retried_server_error = true;
+                tokio::time::sleep(SERVER_ERROR_BACKOFF).await;
+            } else if answer.status.is_server_error() {
                 return Err(DiscordError::Server {
-                    status: status.as_u16(),
+                    status: answer.status.as_u16(),
                 });
+            } else {
+                return Ok(answer);
             }
-            return Ok(Answer { status, bytes });
         }
+    }
+
+    fn limit_key(&self, request: &Outgoing<'_>) -> LimitKey {
+        let limiter = &self.inner.limiter;
+        match request.credentials {
+            Credentials::AppInRequest | Credentials::AppBasic => {
+                limiter.key(&self.inner.config.client_id, request.route)
+            }
+            Credentials::User(token) => limiter.key(token.expose(), request.route),
+        }
+    }
+
+    /// Sleeps until `key` may be used again, unless that would take the call
+    /// past its wait budget. Returns the time slept.
+    async fn wait_for_limits(
+        &self,
+        key: &LimitKey,
+        waited: Duration,
+    ) -> Result<Duration, DiscordError> {
+        let delay = self.inner.limiter.delay(key);
+        if delay.is_zero() {
+            return Ok(delay);
+        }
+        if waited + delay > self.inner.config.max_rate_limit_wait {
+            return Err(DiscordError::RateLimited { retry_after: delay });
+        }
+        tokio::time::sleep(delay).await;
+        Ok(delay)
+    }
+
+    /// One HTTP exchange: sends, reads the whole answer, and tells the rate
+    /// limiter and the observer about it.
+    async fn send(&self, request: &Outgoing<'_>, key: &LimitKey) -> Result<Answer, DiscordError> {
+        let inner = &self.inner;
+        let mut headers = request.headers.clone();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut builder = inner
+            .http
+            .request(request.method.clone(), &request.url)
+            .headers(headers);
+        builder = match request.credentials {
+            Credentials::AppInRequest => builder,
+            Credentials::AppBasic => builder.basic_auth(
+                &inner.config.client_id,
+                Some(inner.config.client_secret.expose()),
+            ),
+            Credentials::User(token) => builder.bearer_auth(token.expose()),
+        };
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let started = Instant::now();
+        let response = builder.send().await.map_err(transport_error)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        inner.limiter.observe(key, &headers);
+        let bytes = response.bytes().await.map_err(transport_error)?.to_vec();
+        tracing::debug!(
+            method = %request.method,
+            route = request.route,
+            status = status.as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "discord call"
+        );
+        if let Some(observe) = &inner.observer {
+            observe(request.route, status.as_u16());
+        }
+        if status == StatusCode::UNAUTHORIZED && matches!(request.credentials, Credentials::User(_))
+        {
+            inner.limiter.mark_dead(key);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            bytes,
+        })
+    }
+
+    /// Records a 429 with the limiter (for every call when it is global),
+    /// and says whether waiting it out stays within the call's budget.
+    fn rate_limited(
+        &self,
+        route: &'static str,
+        key: &LimitKey,
+        answer: &Answer,
+        waited: Duration,
+    ) -> Result<(), DiscordError> {
+        let body: Option<RateLimitBody> = serde_json::from_slice(&answer.bytes).ok();
+        let retry_after = body
+            .as_ref()
+            .and_then(|b| b.retry_after)
+            .and_then(seconds)
+            .or_else(|| {
+                answer
+                    .headers
+                    .get(header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(parse_seconds)
+            })
+            .unwrap_or(DEFAULT_RETRY_AFTER);
+        let header_is = |name: &str, value: &[u8]| {
+            answer
+                .headers
+                .get(name)
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(value))
+        };
+        let global = body.is_some_and(|b| b.global)
+            || header_is("x-ratelimit-global", b"true")
+            || header_is("x-ratelimit-scope", b"global");
+        if global {
+            self.inner.limiter.pause_all(retry_after);
+        } else {
+            self.inner.limiter.exhaust(key, retry_after);
+        }
+        tracing::warn!(
+            route,
+            global,
+            retry_after_ms = retry_after.as_millis() as u64,
+            "rate limited by Discord"
+        );
+        if waited + retry_after > self.inner.config.max_rate_limit_wait {
+            return Err(DiscordError::RateLimited { retry_after });
+        }
+        Ok(())
     }
 }
 
@@ -449,52 +303,6 @@ fn transport_error(e: reqwest::Error) -> DiscordError {
         DiscordError::Timeout
     } else {
         // Without the URL: it is harmless today, but errors get logged.
-        DiscordError::Connect(e.without_url().to_string())
-    }
-}
-
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DiscordError> {
-    serde_json::from_slice(bytes).map_err(|e| DiscordError::Decode(e.to_string()))
-}
-
-fn api_json<T: DeserializeOwned>(answer: &Answer) -> Result<T, DiscordError> {
-    if answer.status == StatusCode::UNAUTHORIZED {
-        return Err(DiscordError::Unauthorized);
-    }
-    if !answer.status.is_success() {
-        let body: ApiErrorBody = serde_json::from_slice(&answer.bytes).unwrap_or(ApiErrorBody {
-            message: String::from_utf8_lossy(&answer.bytes)
-                .chars()
-                .take(200)
-                .collect(),
-            code: 0,
-        });
-        return Err(DiscordError::Api {
-            status: answer.status.as_u16(),
-            code: body.code,
-            message: body.message,
-        });
-    }
-    decode(&answer.bytes)
-}
-
-fn oauth_error(answer: &Answer) -> DiscordError {
-    match serde_json::from_slice::<OAuthErrorBody>(&answer.bytes) {
-        Ok(b) if b.error == "invalid_grant" => DiscordError::InvalidGrant {
-            description: b.error_description,
-        },
-        Ok(b) => DiscordError::OAuth {
-            error: b.error,
-            description: b.error_description,
-        },
-        Err(_) if answer.status == StatusCode::UNAUTHORIZED => DiscordError::Unauthorized,
-        Err(_) => DiscordError::Api {
-            status: answer.status.as_u16(),
-            code: 0,
-            message: String::from_utf8_lossy(&answer.bytes)
-                .chars()
-                .take(200)
-                .collect(),
-        },
+        DiscordError::Connect(e.without_url())
     }
 }

@@ -6,9 +6,10 @@ pub enum DiscordError {
     /// No complete answer within `request_timeout`.
     #[error("Discord did not answer in time")]
     Timeout,
-    /// The connection could not be made or broke (the text has no URL).
-    #[error("could not connect to Discord: {0}")]
-    Connect(String),
+    /// The connection could not be made or broke. The error carries no URL:
+    /// a URL can hold a query worth keeping out of logs.
+    #[error("could not connect to Discord")]
+    Connect(#[source] reqwest::Error),
     /// A rate limit longer than `max_rate_limit_wait` (or the wait budget is
     /// used up).
     #[error("rate limited by Discord for {:.3} s", retry_after.as_secs_f64())]
@@ -52,9 +53,15 @@ pub enum DiscordError {
         status: u16,
     },
     /// A success answer that is not the JSON expected.
-    #[error("unexpected answer from Discord: {0}")]
-    Decode(String),
+    #[error("unexpected answer from Discord")]
+    Decode(#[source] serde_json::Error),
     /// The client could not be built from its configuration.
-    #[error("Discord client misconfigured: {0}")]
-    Config(String),
+    #[error("Discord client misconfigured: {reason}")]
+    Config {
+        /// What is wrong, naming the setting.
+        reason: String,
+        /// What refused it, when something did (a URL parser, the HTTP client).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }

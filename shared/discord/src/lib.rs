@@ -12,16 +12,19 @@ mod config;
 mod error;
 mod guild_id;
 mod models;
+mod oauth;
 // The permission constants carry Discord's documented names; the type and
 // its functions are documented in the module.
 #[allow(missing_docs)]
 mod permissions;
 pub mod pkce;
 mod ratelimit;
+mod users;
 
-pub use client::{AuthorizeRequest, CallObserver, DiscordClient};
+pub use client::{CallObserver, DiscordClient};
 pub use config::{DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL, DEFAULT_CDN_URL, DiscordConfig};
 pub use error::DiscordError;
 pub use guild_id::{GuildId, InvalidGuildId};
 pub use models::{DiscordUser, OAuthToken, PartialGuild};
+pub use oauth::AuthorizeRequest;
 pub use permissions::{Permissions, can_manage};

@@ -1,8 +1,8 @@
 use serde::{Deserialize, Serialize};
 use settings::Secret;
 
-use crate::Permissions;
 use crate::cdn;
+use crate::{GuildId, Permissions};
 
 /// Tokens from the token endpoint. `Debug` shows `[redacted]` for both.
 #[derive(Debug, Clone)]
@@ -73,8 +73,8 @@ impl DiscordUser {
 /// A partial guild from `GET /users/@me/guilds`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartialGuild {
-    /// Snowflake, as a string.
-    pub id: String,
+    /// Sent as a decimal string, and serialised back as one.
+    pub id: GuildId,
     /// The guild's name (any Unicode).
     pub name: String,
     /// Icon hash; `a_…` is animated.
@@ -94,6 +94,6 @@ pub struct PartialGuild {
 impl PartialGuild {
     /// The icon's URL, or `None` when the guild has no icon.
     pub fn icon_url(&self, cdn_url: &str) -> Option<String> {
-        cdn::guild_icon_url(cdn_url, &self.id, self.icon.as_deref())
+        cdn::guild_icon_url(cdn_url, self.id, self.icon.as_deref())
     }
 }

@@ -2,17 +2,22 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
+use oauth2::PkceCodeChallenge;
 use sha2::{Digest, Sha256};
 
-/// A fresh verifier: 64 url-safe characters (Discord wants 43–128).
+/// Random bytes in a verifier: 48 encode to 64 url-safe characters (Discord
+/// wants 43–128).
+const VERIFIER_BYTES: u32 = 48;
+
+/// A fresh verifier: 64 url-safe characters.
 pub fn new_verifier() -> String {
-    let mut raw = [0u8; 48];
-    rand::thread_rng().fill_bytes(&mut raw);
-    URL_SAFE_NO_PAD.encode(raw)
+    let (_, verifier) = PkceCodeChallenge::new_random_sha256_len(VERIFIER_BYTES);
+    verifier.into_secret()
 }
 
-/// The S256 challenge: base64url(SHA-256(verifier)), unpadded.
+/// The S256 challenge: base64url(SHA-256(verifier)), unpadded. Computed here
+/// rather than by oauth2's `PkceCodeChallenge::from_code_verifier_sha256`,
+/// which panics on a verifier outside 43–128 characters.
 pub fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }

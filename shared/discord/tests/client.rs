@@ -221,11 +221,7 @@ async fn guild_pagination_over_450_guilds() {
         .await
         .unwrap();
     assert_eq!(guilds.len(), 450);
-    assert!(
-        guilds
-            .windows(2)
-            .all(|w| w[0].id.parse::<u64>().unwrap() < w[1].id.parse::<u64>().unwrap())
-    );
+    assert!(guilds.windows(2).all(|w| w[0].id < w[1].id));
     let pages: Vec<String> = standin
         .requests()
         .iter()
@@ -457,7 +453,7 @@ fn authorize_and_bot_invite_urls() {
     assert!(!plain.contains("code_challenge") && !plain.contains("prompt"));
 
     assert_eq!(
-        client.bot_invite_url("123", 8),
+        client.bot_invite_url(discord::GuildId::new(123), 8),
         "https://discord.com/oauth2/authorize?client_id=42&scope=bot+applications.commands\
          &permissions=8&guild_id=123&disable_guild_select=true&integration_type=0"
     );

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use discord::{DiscordClient, DiscordError, PartialGuild};
+use discord::{DiscordClient, DiscordError, GuildId, PartialGuild};
 use settings::Secret;
 use store::{OAuthAccount, Store, StoreError, TokenUpdate, UserId};
 
@@ -61,8 +61,8 @@ pub enum ListingError {
     ReauthRequired,
     #[error("Discord is rate limiting these requests; retry in {:.1} s", retry_after.as_secs_f64())]
     RateLimited { retry_after: Duration },
-    #[error("Discord is unavailable: {0}")]
-    Discord(DiscordError),
+    #[error("Discord is unavailable")]
+    Discord(#[source] DiscordError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -135,6 +135,7 @@ impl GuildListing {
     /// The user's guilds: from the cache within its TTL, else from Discord
     /// (refreshing the token first if it is about to expire), else — when
     /// Discord fails and an older list exists — that list, marked stale.
+    #[tracing::instrument(skip_all, fields(user = user))]
     pub async fn for_user(&self, user: UserId) -> Result<Arc<Listing>, ListingError> {
         if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
             self.inner.hits.fetch_add(1, Ordering::Relaxed);
@@ -157,7 +158,11 @@ impl GuildListing {
             Ok(guilds) => self.current_view(user, &guilds).await,
             Err(e) if e.allows_stale() => match self.inner.cache.get(user) {
                 Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
-                    tracing::warn!(user, error = %e, "Discord unavailable; serving the cached guild list");
+                    tracing::warn!(
+                        user,
+                        error = &e as &dyn std::error::Error,
+                        "Discord unavailable; serving the cached guild list"
+                    );
                     self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
                     let present = self.presence(&guilds).await?;
                     Ok(Arc::new(self.build(&guilds, &present, true)))
@@ -177,7 +182,7 @@ impl GuildListing {
     pub async fn guild(
         &self,
         user: UserId,
-        guild_id: &str,
+        guild_id: GuildId,
     ) -> Result<Option<(GuildView, bool)>, ListingError> {
         let listing = self.for_user(user).await?;
         Ok(listing
@@ -237,6 +242,7 @@ impl GuildListing {
 
     /// Must run under the user's lock: Discord refresh tokens are single-use,
     /// so two concurrent refreshes would log the user out.
+    #[tracing::instrument(skip_all, fields(user = user))]
     async fn fresh_token_locked(&self, user: UserId) -> Result<Secret, ListingError> {
         let account = self.account(user).await?;
         if !self.expiring(&account) {
@@ -320,7 +326,7 @@ impl GuildListing {
     /// Which of `guilds` the bot is in, sorted. Read from the store, which
     /// the bot keeps: the portal never learns of joins any other way.
     async fn presence(&self, guilds: &[PartialGuild]) -> Result<Vec<u64>, ListingError> {
-        let ids: Vec<u64> = guilds.iter().filter_map(|g| g.id.parse().ok()).collect();
+        let ids: Vec<u64> = guilds.iter().map(|g| g.id.get()).collect();
         let mut present: Vec<u64> = self
             .inner
             .store
@@ -339,9 +345,7 @@ impl GuildListing {
         let mut views: Vec<GuildView> = guilds
             .iter()
             .map(|g| {
-                let in_guild =
-                    g.id.parse()
-                        .is_ok_and(|id: u64| present.binary_search(&id).is_ok());
+                let in_guild = present.binary_search(&g.id.get()).is_ok();
                 GuildView::build(g, in_guild, cdn, |id| discord.bot_invite_url(id, perms))
             })
             .collect();

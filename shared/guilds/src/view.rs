@@ -1,10 +1,11 @@
-use discord::{PartialGuild, Permissions};
+use discord::{GuildId, PartialGuild, Permissions};
 use serde::Serialize;
 
 /// One guild as the portal shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GuildView {
-    pub id: String,
+    /// Serialised as a decimal string, as Discord sends it.
+    pub id: GuildId,
     pub name: String,
     pub icon_url: Option<String>,
     pub owner: bool,
@@ -37,18 +38,18 @@ impl GuildView {
         guild: &PartialGuild,
         bot_present: bool,
         cdn_url: &str,
-        invite_url: impl FnOnce(&str) -> String,
+        invite_url: impl FnOnce(GuildId) -> String,
     ) -> Self {
         let can_manage = discord::can_manage(guild.owner, guild.permissions);
         GuildView {
-            id: guild.id.clone(),
+            id: guild.id,
             name: guild.name.clone(),
             icon_url: guild.icon_url(cdn_url),
             owner: guild.owner,
             permissions: guild.permissions.bits().to_string(),
             can_manage,
             bot_present,
-            invite_url: (can_manage && !bot_present).then(|| invite_url(&guild.id)),
+            invite_url: (can_manage && !bot_present).then(|| invite_url(guild.id)),
         }
     }
 }
@@ -63,16 +64,17 @@ pub(crate) fn sort(guilds: &mut [GuildView]) {
             _ => 2,
         }
     }
-    guilds.sort_by_cached_key(|g| (rank(g), g.name.to_lowercase(), g.id.clone()));
+    // Ids compare as text, the order ties have always had.
+    guilds.sort_by_cached_key(|g| (rank(g), g.name.to_lowercase(), g.id.to_string()));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn guild(id: &str, name: &str, owner: bool, perms: u64) -> PartialGuild {
+    fn guild(id: u64, name: &str, owner: bool, perms: u64) -> PartialGuild {
         PartialGuild {
-            id: id.into(),
+            id: GuildId::new(id),
             name: name.into(),
             icon: None,
             owner,
@@ -83,22 +85,22 @@ mod tests {
 
     #[test]
     fn manage_rules_and_invite_links() {
-        let invite = |id: &str| format!("invite:{id}");
-        let admin = GuildView::build(&guild("1", "a", false, 1 << 3), false, "cdn", invite);
+        let invite = |id: GuildId| format!("invite:{id}");
+        let admin = GuildView::build(&guild(1, "a", false, 1 << 3), false, "cdn", invite);
         assert!(admin.can_manage);
         assert_eq!(admin.invite_url.as_deref(), Some("invite:1"));
-        let manage = GuildView::build(&guild("2", "b", false, 1 << 5), true, "cdn", invite);
+        let manage = GuildView::build(&guild(2, "b", false, 1 << 5), true, "cdn", invite);
         assert!(
             manage.can_manage && manage.invite_url.is_none(),
             "bot present: no invite"
         );
-        let owner = GuildView::build(&guild("3", "c", true, 0), false, "cdn", invite);
+        let owner = GuildView::build(&guild(3, "c", true, 0), false, "cdn", invite);
         assert!(owner.can_manage);
         assert_eq!(owner.permission_names()[0], "Owner");
         // Kick+Ban only: not enough, and `contains(ADMIN|MANAGE)` would also say no
         // for an admin without Manage Server — intersects is the rule.
         let member = GuildView::build(
-            &guild("4", "d", false, (1 << 1) | (1 << 2)),
+            &guild(4, "d", false, (1 << 1) | (1 << 2)),
             false,
             "cdn",
             invite,
@@ -108,16 +110,16 @@ mod tests {
 
     #[test]
     fn ordering() {
-        let invite = |id: &str| format!("invite:{id}");
+        let invite = |id: GuildId| format!("invite:{id}");
         let mut gs = vec![
-            GuildView::build(&guild("1", "zeta", false, 0), true, "c", invite),
-            GuildView::build(&guild("2", "beta", false, 1 << 5), false, "c", invite),
-            GuildView::build(&guild("3", "Alpha", false, 1 << 5), false, "c", invite),
-            GuildView::build(&guild("4", "omega", true, 0), true, "c", invite),
-            GuildView::build(&guild("5", "alpha", false, 0), false, "c", invite),
+            GuildView::build(&guild(1, "zeta", false, 0), true, "c", invite),
+            GuildView::build(&guild(2, "beta", false, 1 << 5), false, "c", invite),
+            GuildView::build(&guild(3, "Alpha", false, 1 << 5), false, "c", invite),
+            GuildView::build(&guild(4, "omega", true, 0), true, "c", invite),
+            GuildView::build(&guild(5, "alpha", false, 0), false, "c", invite),
         ];
         sort(&mut gs);
-        let ids: Vec<&str> = gs.iter().map(|g| g.id.as_str()).collect();
-        assert_eq!(ids, ["4", "3", "2", "5", "1"]);
+        let ids: Vec<u64> = gs.iter().map(|g| g.id.get()).collect();
+        assert_eq!(ids, [4, 3, 2, 5, 1]);
     }
 }

@@ -92,14 +92,15 @@ async fn order_presence_and_invites_on_every_backend() {
         assert!(!list.stale);
         assert_eq!(list.guilds.len(), 12);
         assert_eq!(
-            list.guilds[0].id, "1100000000000000103",
+            list.guilds[0].id.get(),
+            1100000000000000103,
             "{backend:?}: manageable with the bot first"
         );
         assert!(list.guilds[0].bot_present && list.guilds[0].invite_url.is_none());
         let member_with_bot = list
             .guilds
             .iter()
-            .find(|g| g.id == "1100000000000000105")
+            .find(|g| g.id.get() == 1100000000000000105)
             .unwrap();
         assert!(member_with_bot.bot_present && !member_with_bot.can_manage);
         let invite = list.guilds[1].invite_url.as_deref().unwrap();
@@ -149,7 +150,7 @@ async fn reloads_reuse_the_view_until_the_bot_presence_is_read_again() {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         let shown = loop {
             let now = listing.for_user(user).await.unwrap();
-            let g = now.guilds.iter().find(|g| g.id == JOINED.to_string());
+            let g = now.guilds.iter().find(|g| g.id.get() == JOINED);
             if g.is_some_and(|g| g.bot_present) {
                 break now;
             }
