@@ -1,13 +1,24 @@
 //! The Discord client against the stand-in: OAuth2, users, guilds, rate
 //! limits, server errors, timeouts — over real HTTP on 127.0.0.1.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use discord::{AuthorizeRequest, DiscordClient, DiscordConfig, DiscordError, OAuthToken, pkce};
+use discord::{
+    AuthorizeRequest, CallObserver, DiscordClient, DiscordConfig, DiscordError, OAuthToken, pkce,
+};
 use discord_standin::{Fault, Fixture, FixtureGuild, StandIn};
 use settings::Secret;
 
 const REDIRECT: &str = "http://127.0.0.1:1/callback";
+const USER_AGENT: &str = concat!(
+    "DiscordBot (https://github.com/guildhall/guildhall, ",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+/// `42:client-secret-value`, the fixture's application.
+const CLIENT_BASIC: &str = "Basic NDI6Y2xpZW50LXNlY3JldC12YWx1ZQ==";
+const NELLY: &str = "80351110224678912";
 
 fn fixture() -> Fixture {
     let mut f = Fixture::demo();
@@ -17,14 +28,23 @@ fn fixture() -> Fixture {
     f
 }
 
-fn client_for(standin: &StandIn, tweak: impl FnOnce(&mut DiscordConfig)) -> DiscordClient {
+fn config_for(standin: &StandIn, tweak: impl FnOnce(&mut DiscordConfig)) -> DiscordConfig {
     let mut c = DiscordConfig::new("42", Secret::new("client-secret-value"));
     c.api_url = standin.api_url();
     c.authorize_url = standin.authorize_url();
     c.cdn_url = standin.cdn_url();
     c.max_rate_limit_wait = Duration::from_secs(2);
     tweak(&mut c);
-    DiscordClient::new(c).unwrap()
+    c
+}
+
+fn client_for(standin: &StandIn, tweak: impl FnOnce(&mut DiscordConfig)) -> DiscordClient {
+    DiscordClient::new(config_for(standin, tweak)).unwrap()
+}
+
+/// A refresh token the stand-in has issued to the fixture's user.
+fn refresh_token(standin: &StandIn) -> Secret {
+    Secret::new(standin.issue_tokens_for(NELLY, &["identify"]).1)
 }
 
 /// Authorize (auto-approved) and return the code from the redirect.
@@ -407,14 +427,7 @@ async fn missing_scope_is_a_typed_api_error_and_wire_format_matches_discord() {
         r.header("authorization"),
         Some(format!("Bearer {}", access.expose()).as_str())
     );
-    assert_eq!(
-        r.header("user-agent"),
-        Some(concat!(
-            "DiscordBot (https://github.com/guildhall/guildhall, ",
-            env!("CARGO_PKG_VERSION"),
-            ")"
-        ))
-    );
+    assert_eq!(r.header("user-agent"), Some(USER_AGENT));
     assert_eq!(r.header("accept"), Some("application/json"));
 }
 
@@ -516,4 +529,158 @@ async fn secrets_never_print() {
         .await
         .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("refresh-secret-xyz"));
+}
+
+#[tokio::test]
+async fn oauth2_requests_go_through_the_call_path() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let seen: Arc<Mutex<Vec<(&'static str, u16)>>> = Arc::default();
+    let observer: CallObserver = {
+        let seen = seen.clone();
+        Arc::new(move |route, status| seen.lock().unwrap().push((route, status)))
+    };
+    let client =
+        DiscordClient::with_observer(config_for(&standin, |_| {}), Some(observer)).unwrap();
+    let refresh = refresh_token(&standin);
+    // On another worker thread: the portal's handlers need these futures Send.
+    let spawned = client.clone();
+    let token = tokio::spawn(async move { spawned.refresh_token(&refresh).await })
+        .await
+        .unwrap()
+        .unwrap();
+    client.revoke_token(&token.access_token).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            ("POST /oauth2/token", 200),
+            ("POST /oauth2/token/revoke", 200)
+        ]
+    );
+
+    let r = &standin.requests_to("/api/v10/oauth2/token")[0];
+    assert_eq!(r.header("user-agent"), Some(USER_AGENT));
+    assert_eq!(r.header("authorization"), Some(CLIENT_BASIC));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    let accept: Vec<_> = r.headers.iter().filter(|(k, _)| k == "accept").collect();
+    assert_eq!(accept, [&("accept".into(), "application/json".into())]);
+    assert_eq!(r.form()["grant_type"], "refresh_token");
+}
+
+#[tokio::test]
+async fn a_429_on_the_token_endpoint_is_waited_out_through_the_limiter() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |_| {});
+    standin.fault(
+        "/oauth2/token",
+        vec![Fault::RateLimited {
+            retry_after: 0.3,
+            global: false,
+        }],
+    );
+    client
+        .refresh_token(&refresh_token(&standin))
+        .await
+        .unwrap();
+    let calls = standin.requests_to("/api/v10/oauth2/token");
+    assert_eq!(calls.len(), 2);
+    assert_eq!((calls[0].status, calls[1].status), (429, 200));
+    assert!(calls[1].at.duration_since(calls[0].at) >= Duration::from_millis(300));
+
+    standin.fault(
+        "/oauth2/token",
+        vec![Fault::RateLimited {
+            retry_after: 30.0,
+            global: false,
+        }],
+    );
+    match client.refresh_token(&refresh_token(&standin)).await {
+        Err(DiscordError::RateLimited { retry_after }) => {
+            assert_eq!(retry_after, Duration::from_secs(30))
+        }
+        other => panic!("{other:?}"),
+    }
+    // The limiter now knows the endpoint's bucket is empty: a code exchange
+    // (the same endpoint) fails at once without calling Discord.
+    let before = standin.requests().len();
+    let err = client
+        .exchange_code("any-code", REDIRECT, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DiscordError::RateLimited { .. }), "{err:?}");
+    assert_eq!(standin.requests().len(), before);
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_keep_their_types() {
+    use std::error::Error;
+
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |c| c.request_timeout = Duration::from_millis(500));
+
+    let wrong = client_for(&standin, |c| c.client_secret = Secret::new("wrong"));
+    for err in [
+        wrong
+            .refresh_token(&refresh_token(&standin))
+            .await
+            .unwrap_err(),
+        wrong
+            .exchange_code("any-code", REDIRECT, None)
+            .await
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, DiscordError::OAuth { ref error, ref description }
+                if error == "invalid_client" && description == "Client authentication failed."),
+            "{err:?}"
+        );
+    }
+
+    standin.fault("/oauth2/token", vec![Fault::Unauthorized]);
+    let err = client.refresh_token(&refresh_token(&standin)).await;
+    assert!(matches!(err, Err(DiscordError::Unauthorized)), "{err:?}");
+
+    standin.fault("/oauth2/token", vec![Fault::MalformedJson]);
+    let err = client
+        .refresh_token(&refresh_token(&standin))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DiscordError::Decode(_)), "{err:?}");
+    assert!(err.source().is_some_and(|s| s.is::<serde_json::Error>()));
+
+    standin.fault("/oauth2/token", vec![Fault::Status(502)]);
+    client
+        .refresh_token(&refresh_token(&standin))
+        .await
+        .unwrap();
+    standin.fault(
+        "/oauth2/token",
+        vec![Fault::Status(500), Fault::Status(503)],
+    );
+    let err = client.refresh_token(&refresh_token(&standin)).await;
+    assert!(
+        matches!(err, Err(DiscordError::Server { status: 503 })),
+        "{err:?}"
+    );
+
+    standin.fault("/oauth2/token", vec![Fault::Delay(Duration::from_secs(5))]);
+    let err = client.refresh_token(&refresh_token(&standin)).await;
+    assert!(matches!(err, Err(DiscordError::Timeout)), "{err:?}");
+
+    // Nothing listens on a port just given back.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let nowhere = client_for(&standin, |c| c.api_url = format!("http://{closed}/api/v10"));
+    let err = nowhere
+        .refresh_token(&Secret::new("refresh-secret-xyz"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DiscordError::Connect(_)), "{err:?}");
+    let cause = err.source().unwrap().to_string();
+    assert!(!cause.contains("oauth2/token"), "no URL: {cause}");
+    assert!(!format!("{err:?}").contains("refresh-secret-xyz"));
 }
