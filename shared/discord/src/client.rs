@@ -205,25 +205,8 @@ impl DiscordClient {
     /// limiter and the observer about it.
     async fn send(&self, request: &Outgoing<'_>, key: &LimitKey) -> Result<Answer, DiscordError> {
         let inner = &self.inner;
-        let mut headers = request.headers.clone();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let mut builder = inner
-            .http
-            .request(request.method.clone(), &request.url)
-            .headers(headers);
-        builder = match request.credentials {
-            Credentials::AppInRequest => builder,
-            Credentials::AppBasic => builder.basic_auth(
-                &inner.config.client_id,
-                Some(inner.config.client_secret.expose()),
-            ),
-            Credentials::User(token) => builder.bearer_auth(token.expose()),
-        };
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
         let started = Instant::now();
-        let response = builder.send().await.map_err(transport_error)?;
+        let response = self.build(request).send().await.map_err(transport_error)?;
         let status = response.status();
         let headers = response.headers().clone();
         inner.limiter.observe(key, &headers);
@@ -249,6 +232,29 @@ impl DiscordClient {
         })
     }
 
+    /// The request as reqwest sends it; the client adds the User-Agent.
+    fn build(&self, request: &Outgoing<'_>) -> reqwest::RequestBuilder {
+        let config = &self.inner.config;
+        let mut headers = request.headers.clone();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), &request.url)
+            .headers(headers);
+        builder = match request.credentials {
+            Credentials::AppInRequest => builder,
+            Credentials::AppBasic => {
+                builder.basic_auth(&config.client_id, Some(config.client_secret.expose()))
+            }
+            Credentials::User(token) => builder.bearer_auth(token.expose()),
+        };
+        match &request.body {
+            Some(body) => builder.body(body.clone()),
+            None => builder,
+        }
+    }
+
     /// Records a 429 with the limiter (for every call when it is global),
     /// and says whether waiting it out stays within the call's budget.
     fn rate_limited(
@@ -258,28 +264,7 @@ impl DiscordClient {
         answer: &Answer,
         waited: Duration,
     ) -> Result<(), DiscordError> {
-        let body: Option<RateLimitBody> = serde_json::from_slice(&answer.bytes).ok();
-        let retry_after = body
-            .as_ref()
-            .and_then(|b| b.retry_after)
-            .and_then(seconds)
-            .or_else(|| {
-                answer
-                    .headers
-                    .get(header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_seconds)
-            })
-            .unwrap_or(DEFAULT_RETRY_AFTER);
-        let header_is = |name: &str, value: &[u8]| {
-            answer
-                .headers
-                .get(name)
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(value))
-        };
-        let global = body.is_some_and(|b| b.global)
-            || header_is("x-ratelimit-global", b"true")
-            || header_is("x-ratelimit-scope", b"global");
+        let (retry_after, global) = rate_limit_of(answer);
         if global {
             self.inner.limiter.pause_all(retry_after);
         } else {
@@ -296,6 +281,24 @@ impl DiscordClient {
         }
         Ok(())
     }
+}
+
+/// What a 429 says: how long to wait, and whether every call must. Discord
+/// says it in its JSON body; Cloudflare, in front of it, only in headers.
+fn rate_limit_of(answer: &Answer) -> (Duration, bool) {
+    let body: Option<RateLimitBody> = serde_json::from_slice(&answer.bytes).ok();
+    let header = |name| answer.headers.get(name).and_then(|v| v.to_str().ok());
+    let retry_after = body
+        .as_ref()
+        .and_then(|b| b.retry_after)
+        .and_then(seconds)
+        .or_else(|| header(header::RETRY_AFTER.as_str()).and_then(parse_seconds))
+        .unwrap_or(DEFAULT_RETRY_AFTER);
+    let header_is = |name, value: &str| header(name).is_some_and(|v| v.eq_ignore_ascii_case(value));
+    let global = body.is_some_and(|b| b.global)
+        || header_is("x-ratelimit-global", "true")
+        || header_is("x-ratelimit-scope", "global");
+    (retry_after, global)
 }
 
 fn transport_error(e: reqwest::Error) -> DiscordError {
