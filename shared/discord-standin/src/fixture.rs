@@ -136,7 +136,7 @@ pub struct Fixture {
     pub client_id: String,
     /// Checked on the token and revoke endpoints.
     pub client_secret: String,
-    /// Shown on the consent page ("<name> wants to access your account").
+    /// Shown on the consent page (`<name> wants to access your account`).
     #[serde(default = "app_name")]
     pub application_name: String,
     /// Registered redirect URIs; empty accepts any.

@@ -1,9 +1,10 @@
 //! Discord's REST API as Guildhall uses it: OAuth2 (authorize URL, code
 //! exchange, refresh, revoke), the current user and their guilds, CDN URLs,
 //! permissions — on one pooled HTTP client that stays inside Discord's rate
-//! limits. The OAuth2 requests are built and read by the `oauth2` crate and
-//! sent over that same client. Base URLs come from configuration: tests and
-//! the demo point them at the stand-in, and nothing else differs.
+//! limits. The authorize URL and the token requests are built, and their
+//! answers read, by the `oauth2` crate; the requests go over that same
+//! client. Base URLs come from configuration: tests and the demo point them
+//! at the stand-in, and nothing else differs.
 
 #![warn(missing_docs)]
 
