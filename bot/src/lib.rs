@@ -62,10 +62,11 @@ pub fn framework(config: &BotConfig) -> poise::Framework<Data, BotError> {
         .options(poise::FrameworkOptions {
             commands: vec![commands::dashboard::dashboard()],
             on_error: |e| Box::pin(on_error(e)),
-            // Owners are not used; skipping the lookup saves a call at start-up.
-            initialize_owners: false,
             ..Default::default()
         })
+        // Owners are not used; skipping the lookup saves a call at start-up.
+        // Only the builder's flag counts: `build()` overwrites the options' one.
+        .initialize_owners(false)
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
                 let commands = &framework.options().commands;

@@ -103,6 +103,15 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
             .iter()
             .all(|r| !r.path.contains("/guilds/"))
     );
+    // Owners are never used, so poise must not look them up (it would have
+    // while the client was built, before any shard connected).
+    assert_eq!(
+        standin
+            .requests_to("/api/v10/oauth2/applications/@me")
+            .len(),
+        0,
+        "no owner lookup"
+    );
 
     let guild = 4_242_424_242_424_242u64;
     let user = 5_555_555_555_555_555u64;
