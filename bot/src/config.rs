@@ -4,6 +4,7 @@
 use std::ops::RangeInclusive;
 
 use settings::{Env, EnvError, Secret};
+use telemetry::LogFormat;
 
 /// Which shards this process runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,21 +16,6 @@ pub enum Sharding {
         range: RangeInclusive<u32>,
         total: u32,
     },
-}
-
-/// `LOG_FORMAT`: `text` for people, `json` for log collectors (as the portal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-pub fn parse_log_format(raw: &str) -> Result<LogFormat, EnvError> {
-    match raw.to_ascii_lowercase().as_str() {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        other => Err(invalid("LOG_FORMAT", format!("{other:?}"), "text or json")),
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -124,7 +110,7 @@ impl BotConfig {
                 Some(_) => Some(env.url("DISCORD_PROXY_URL", "")?),
                 None => None,
             },
-            log_format: parse_log_format(&env.string("LOG_FORMAT", "text"))?,
+            log_format: LogFormat::from_env(env)?,
             health_file: env.get("BOT_HEALTH_FILE").map(std::path::PathBuf::from),
         })
     }
@@ -152,8 +138,14 @@ mod tests {
 
     #[test]
     fn log_format() {
-        assert_eq!(parse_log_format("JSON").unwrap(), LogFormat::Json);
-        let e = parse_log_format("yaml").unwrap_err();
+        let with = |format: &str| {
+            BotConfig::from_env(&Env::from_pairs([
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("LOG_FORMAT", format),
+            ]))
+        };
+        assert_eq!(with("JSON").unwrap().log_format, LogFormat::Json);
+        let e = with("yaml").unwrap_err();
         assert!(e.to_string().starts_with("LOG_FORMAT"), "{e}");
     }
 
