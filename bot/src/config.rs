@@ -3,6 +3,7 @@
 
 use std::ops::RangeInclusive;
 
+use discord::GuildId;
 use settings::{Env, EnvError, Secret};
 use telemetry::LogFormat;
 
@@ -24,7 +25,7 @@ pub struct BotConfig {
     pub database_url: Secret,
     pub portal_public_url: String,
     /// Register commands in this guild only (instant; for development).
-    pub dev_guild_id: Option<u64>,
+    pub dev_guild_id: Option<GuildId>,
     pub sharding: Sharding,
     /// `DISCORD_PROXY_URL`, for tests only: the base URL replacing
     /// `https://discord.com` for REST and — because serenity asks
@@ -147,6 +148,28 @@ mod tests {
         assert_eq!(with("JSON").unwrap().log_format, LogFormat::Json);
         let e = with("yaml").unwrap_err();
         assert!(e.to_string().starts_with("LOG_FORMAT"), "{e}");
+    }
+
+    #[test]
+    fn dev_guild_is_a_snowflake() {
+        let with = |id: &str| {
+            BotConfig::from_env(&Env::from_pairs([
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("DISCORD_DEV_GUILD_ID", id),
+            ]))
+        };
+        assert_eq!(
+            with("81384788765712384").unwrap().dev_guild_id,
+            Some(GuildId::new(81384788765712384))
+        );
+        // `u64`'s own parser would take "+31".
+        for bad in ["+31", "31x", "123456789012345678901"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("DISCORD_DEV_GUILD_ID is invalid") && e.contains(bad),
+                "{e}"
+            );
+        }
     }
 
     #[test]
