@@ -21,7 +21,7 @@ mod users;
 pub mod testing;
 
 pub use database::{Backend, ConnectOptions, Store};
-pub use error::StoreError;
+pub use error::{PasswordError, StoreError, UrlError};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
 pub use users::{Profile, User, UserId};
