@@ -3,9 +3,8 @@
 //! chosen by `DATABASE_URL`.
 //!
 //! Users and OAuth accounts follow fastapi-users' schema and `oauth_callback`
-//! semantics (see `shared/contracts/fastapi-users.md` in the steering repo), so a
-//! database can be shared with a fastapi-users deployment. This crate is the only
-//! place SQL lives.
+//! semantics (see `docs/fastapi-users-compat.md`), so a database can be shared
+//! with a fastapi-users deployment. This crate is the only place SQL lives.
 
 mod bot_guilds;
 mod database;
