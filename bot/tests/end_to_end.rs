@@ -470,7 +470,7 @@ async fn presence_across_two_processes_and_the_portal_listing() {
         let Some(db) = TestDatabase::create(backend).await.unwrap() else {
             // Uncaptured, unlike eprintln!: a passing run shows the gap.
             store::testing::announce_skip(&format!(
-                "presence_across_two_processes_and_the_portal_listing on {}: server absent",
+                "presence on {}: server absent",
                 backend.name()
             ));
             continue;
