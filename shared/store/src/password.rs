@@ -3,7 +3,7 @@ use std::sync::{LazyLock, Mutex};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
-use rand_core::OsRng;
+use rand::rngs::OsRng;
 use tokio::sync::Semaphore;
 
 use crate::{PasswordError, StoreError};
