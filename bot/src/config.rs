@@ -3,7 +3,9 @@
 
 use std::ops::RangeInclusive;
 
+use discord::GuildId;
 use settings::{Env, EnvError, Secret};
+use telemetry::LogFormat;
 
 /// Which shards this process runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,28 +19,13 @@ pub enum Sharding {
     },
 }
 
-/// `LOG_FORMAT`: `text` for people, `json` for log collectors (as the portal).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-pub fn parse_log_format(raw: &str) -> Result<LogFormat, EnvError> {
-    match raw.to_ascii_lowercase().as_str() {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        other => Err(invalid("LOG_FORMAT", format!("{other:?}"), "text or json")),
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct BotConfig {
     pub token: Secret,
     pub database_url: Secret,
     pub portal_public_url: String,
     /// Register commands in this guild only (instant; for development).
-    pub dev_guild_id: Option<u64>,
+    pub dev_guild_id: Option<GuildId>,
     pub sharding: Sharding,
     /// `DISCORD_PROXY_URL`, for tests only: the base URL replacing
     /// `https://discord.com` for REST and — because serenity asks
@@ -124,7 +111,7 @@ impl BotConfig {
                 Some(_) => Some(env.url("DISCORD_PROXY_URL", "")?),
                 None => None,
             },
-            log_format: parse_log_format(&env.string("LOG_FORMAT", "text"))?,
+            log_format: LogFormat::from_env(env)?,
             health_file: env.get("BOT_HEALTH_FILE").map(std::path::PathBuf::from),
         })
     }
@@ -152,9 +139,37 @@ mod tests {
 
     #[test]
     fn log_format() {
-        assert_eq!(parse_log_format("JSON").unwrap(), LogFormat::Json);
-        let e = parse_log_format("yaml").unwrap_err();
+        let with = |format: &str| {
+            BotConfig::from_env(&Env::from_pairs([
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("LOG_FORMAT", format),
+            ]))
+        };
+        assert_eq!(with("JSON").unwrap().log_format, LogFormat::Json);
+        let e = with("yaml").unwrap_err();
         assert!(e.to_string().starts_with("LOG_FORMAT"), "{e}");
+    }
+
+    #[test]
+    fn dev_guild_is_a_snowflake() {
+        let with = |id: &str| {
+            BotConfig::from_env(&Env::from_pairs([
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("DISCORD_DEV_GUILD_ID", id),
+            ]))
+        };
+        assert_eq!(
+            with("81384788765712384").unwrap().dev_guild_id,
+            Some(GuildId::new(81384788765712384))
+        );
+        // `u64`'s own parser would take "+31".
+        for bad in ["+31", "31x", "123456789012345678901"] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with("DISCORD_DEV_GUILD_ID is invalid") && e.contains(bad),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,4 @@
-//! The bot's one error type, and what each failure tells the person who ran
-//! the command.
+//! The bot's one error type.
 
 use serenity::http::HttpError;
 
@@ -14,8 +13,9 @@ pub enum BotError {
     Discord(#[from] serenity::Error),
     #[error("store error: {0}")]
     Store(#[from] store::StoreError),
-    #[error("start-up: {0}")]
-    Startup(String),
+    /// The task running the serenity client panicked or was cancelled.
+    #[error("the Discord client task failed: {0}")]
+    ClientTask(#[from] tokio::task::JoinError),
 }
 
 impl BotError {
@@ -28,18 +28,6 @@ impl BotError {
             return BotError::DmClosed;
         }
         BotError::Discord(e)
-    }
-}
-
-/// The ephemeral answer to `/dashboard`.
-pub fn reply_for(outcome: &Result<(), BotError>, link: &str) -> String {
-    match outcome {
-        Ok(()) => "Check your DMs: I sent you a link to the dashboard.".to_owned(),
-        Err(BotError::DmClosed) => format!(
-            "I couldn't DM you (your DMs are closed), so here is your link — it's only visible to you:\n{link}"
-        ),
-        Err(_) => "Sorry, something went wrong sending your link. Please try again in a moment."
-            .to_owned(),
     }
 }
 
@@ -84,12 +72,17 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn replies() {
-        let link = "https://portal/discord/login?next=%2Fdiscord%2Fguilds%2F1";
-        assert!(reply_for(&Ok(()), link).contains("Check your DMs"));
-        assert!(reply_for(&Err(BotError::DmClosed), link).contains(link));
-        let other = reply_for(&Err(BotError::Startup("x".into())), link);
-        assert!(other.starts_with("Sorry") && !other.contains(link));
+    #[tokio::test]
+    async fn a_failed_client_task_keeps_its_cause() {
+        let task = tokio::spawn(std::future::pending::<()>());
+        task.abort();
+        let e = BotError::from(task.await.unwrap_err());
+        let cause = std::error::Error::source(&e).expect("a source");
+        assert!(
+            cause
+                .downcast_ref::<tokio::task::JoinError>()
+                .is_some_and(|j| j.is_cancelled()),
+            "{cause:?}"
+        );
     }
 }

@@ -4,7 +4,8 @@
 
 use std::time::Instant;
 
-use serenity::all::{Context, EventHandler, Guild, GuildId, Ready, UnavailableGuild};
+use discord::GuildId;
+use serenity::all::{Context, EventHandler, Guild, Ready, UnavailableGuild};
 use serenity::http::HttpError;
 use tokio::sync::Mutex;
 
@@ -28,7 +29,7 @@ impl PresenceHandler {
 
     /// A guild event: its own meaning, unless another event for the guild
     /// was handled moments ago, in which case Discord says which is true now.
-    async fn guild_event(&self, ctx: &Context, guild: u64, member: bool) {
+    async fn guild_event(&self, ctx: &Context, guild: GuildId, member: bool) {
         let mut recent = self.recent.lock().await;
         let uncertain = recent.record(guild, member, Instant::now());
         let member = if uncertain {
@@ -41,10 +42,20 @@ impl PresenceHandler {
     }
 }
 
+/// Guild ids cross into the bot's own decisions here, as the Discord crate's
+/// type rather than serenity's.
+fn from_event(id: serenity::all::GuildId) -> GuildId {
+    GuildId::new(id.get())
+}
+
 /// Whether the bot is in the guild now, by Discord's REST API; `None` when
 /// Discord could not say (the event's own meaning then stands).
-async fn is_member_now(ctx: &Context, guild: u64) -> Option<bool> {
-    match ctx.http.get_guild(GuildId::new(guild)).await {
+async fn is_member_now(ctx: &Context, guild: GuildId) -> Option<bool> {
+    match ctx
+        .http
+        .get_guild(serenity::all::GuildId::new(guild.get()))
+        .await
+    {
         Ok(_) => Some(true),
         Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(response)))
             if matches!(response.status_code.as_u16(), 403 | 404) =>
@@ -52,7 +63,7 @@ async fn is_member_now(ctx: &Context, guild: u64) -> Option<bool> {
             Some(false)
         }
         Err(e) => {
-            tracing::warn!(guild, error = %e, "could not check guild membership; keeping the event's meaning");
+            tracing::warn!(guild = guild.get(), error = %e, "could not check guild membership; keeping the event's meaning");
             None
         }
     }
@@ -63,7 +74,7 @@ impl EventHandler for PresenceHandler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let shard = ctx.shard_id.0;
         tracing::info!(shard, guilds = ready.guilds.len(), user = %ready.user.name, "shard ready");
-        let listed: Vec<u64> = ready.guilds.iter().map(|g| g.id.get()).collect();
+        let listed: Vec<GuildId> = ready.guilds.iter().map(|g| from_event(g.id)).collect();
         let recent = self.recent.lock().await;
         let (mut guilds, disputed) = recent.ready_set(&listed, Instant::now());
         for guild in disputed {
@@ -78,12 +89,13 @@ impl EventHandler for PresenceHandler {
     }
 
     async fn guild_create(&self, ctx: Context, guild: Guild, _is_new: Option<bool>) {
-        self.guild_event(&ctx, guild.id.get(), true).await;
+        self.guild_event(&ctx, from_event(guild.id), true).await;
     }
 
     async fn guild_delete(&self, ctx: Context, incomplete: UnavailableGuild, _full: Option<Guild>) {
         if presence::delete_means_left(incomplete.unavailable) {
-            self.guild_event(&ctx, incomplete.id.get(), false).await;
+            self.guild_event(&ctx, from_event(incomplete.id), false)
+                .await;
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod presence_writer;
 
 use std::sync::Arc;
 
-use serenity::all::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder, ShardManager};
+use serenity::all::{ClientBuilder, GatewayIntents, HttpBuilder, ShardManager};
 use store::{ConnectOptions, Store};
 use tokio::task::JoinHandle;
 
@@ -62,23 +62,28 @@ pub fn framework(config: &BotConfig) -> poise::Framework<Data, BotError> {
         .options(poise::FrameworkOptions {
             commands: vec![commands::dashboard::dashboard()],
             on_error: |e| Box::pin(on_error(e)),
-            // Owners are not used; skipping the lookup saves a call at start-up.
-            initialize_owners: false,
             ..Default::default()
         })
+        // Owners are not used; skipping the lookup saves a call at start-up.
+        // Only the builder's flag counts: `build()` overwrites the options' one.
+        .initialize_owners(false)
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
                 let commands = &framework.options().commands;
                 let registered = match dev_guild {
                     Some(g) => {
-                        poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await
+                        let guild = serenity::all::GuildId::new(g.get());
+                        poise::builtins::register_in_guild(ctx, commands, guild).await
                     }
                     None => poise::builtins::register_globally(ctx, commands).await,
                 };
                 // A failed registration must not stop the bot: poise would wait
                 // forever, and the previous registration still works.
                 match registered {
-                    Ok(()) => tracing::info!(guild = ?dev_guild, "slash commands registered"),
+                    Ok(()) => tracing::info!(
+                        guild = dev_guild.map(discord::GuildId::get),
+                        "slash commands registered"
+                    ),
                     Err(e) => tracing::error!(error = %e, "could not register slash commands"),
                 }
                 Ok(Data { portal_public_url })
@@ -138,7 +143,7 @@ impl RunningBot {
         shard_manager.shutdown_all().await;
         // The manager holds the event handlers, and they the writer's queue.
         drop(shard_manager);
-        let stopped = task.await.map_err(|e| BotError::Startup(e.to_string()))?;
+        let stopped = task.await?;
         // The client is gone too: what was queued is written, then the
         // writer ends.
         if tokio::time::timeout(DRAIN_WRITES_FOR, writes)
@@ -152,9 +157,7 @@ impl RunningBot {
 
     /// Runs until the client stops by itself (fatal gateway error).
     pub async fn wait(&mut self) -> Result<(), BotError> {
-        (&mut self.task)
-            .await
-            .map_err(|e| BotError::Startup(e.to_string()))?
+        (&mut self.task).await?
     }
 }
 

@@ -1,9 +1,11 @@
 //! The portal link `/dashboard` hands out.
 
+use discord::GuildId;
+
 /// `{portal}/discord/login?next=/discord/guilds/{guild}`, or the overview when
 /// the command came from a DM. After login the portal lands the person on
 /// exactly that page.
-pub fn dashboard_link(portal_public_url: &str, guild_id: Option<u64>) -> String {
+pub fn dashboard_link(portal_public_url: &str, guild_id: Option<GuildId>) -> String {
     let next = match guild_id {
         Some(g) => format!("/discord/guilds/{g}"),
         None => "/discord/guilds".to_owned(),
@@ -22,7 +24,7 @@ mod tests {
     #[test]
     fn guild_and_dm_links() {
         assert_eq!(
-            dashboard_link("https://portal.example/", Some(42)),
+            dashboard_link("https://portal.example/", Some(GuildId::new(42))),
             "https://portal.example/discord/login?next=%2Fdiscord%2Fguilds%2F42"
         );
         assert_eq!(

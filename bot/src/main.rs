@@ -1,7 +1,9 @@
-use std::io::IsTerminal;
+//! The `bot` binary: configuration, logging, then the shards until a stop
+//! signal or a fatal gateway error.
+
 use std::process::ExitCode;
 
-use bot::config::{BotConfig, LogFormat};
+use bot::config::BotConfig;
 use settings::Env;
 
 #[tokio::main]
@@ -13,7 +15,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(config.log_format);
+    telemetry::init(config.log_format, bot::DEFAULT_LOG_FILTER);
     let mut running = match bot::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -29,7 +31,7 @@ async fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        _ = shutdown_signal() => {
+        _ = telemetry::shutdown_signal() => {
             tracing::info!("shutting down shards");
             match running.shutdown().await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -39,40 +41,5 @@ async fn main() -> ExitCode {
                 }
             }
         }
-    }
-}
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(bot::DEFAULT_LOG_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let _ = if format == LogFormat::Json {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
-    };
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
 }

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use discord::GuildId;
 use store::{Store, StoreError};
 
 /// Events for one guild handled this close together may have been handled
@@ -22,15 +23,15 @@ pub const UNCERTAIN_FOR: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PresenceChange {
     /// READY: this shard's whole set.
-    ReplaceShard { shard: u32, guilds: Vec<u64> },
+    ReplaceShard { shard: u32, guilds: Vec<GuildId> },
     /// GUILD_CREATE (several, once coalesced).
-    Joined { shard: u32, guilds: Vec<u64> },
+    Joined { shard: u32, guilds: Vec<GuildId> },
     /// GUILD_DELETE without `unavailable`: the bot left or was removed.
-    Left { guild: u64 },
+    Left { guild: GuildId },
 }
 
 /// The membership change an event (or Discord's answer) says, for a shard.
-pub fn change(shard: u32, guild: u64, member: bool) -> PresenceChange {
+pub fn change(shard: u32, guild: GuildId, member: bool) -> PresenceChange {
     if member {
         PresenceChange::Joined {
             shard,
@@ -50,7 +51,7 @@ pub fn delete_means_left(unavailable: bool) -> bool {
 /// When each guild's last join or removal was handled, and which it was.
 #[derive(Debug, Default)]
 pub struct RecentEvents {
-    handled: HashMap<u64, (Instant, bool)>,
+    handled: HashMap<GuildId, (Instant, bool)>,
     /// When entries older than the window were last dropped.
     pruned: Option<Instant>,
 }
@@ -59,7 +60,7 @@ impl RecentEvents {
     /// Records that a join (`member`) or removal of `guild` is being handled
     /// at `now`. True when another was handled within [`UNCERTAIN_FOR`]:
     /// which of the two came last is then unknown.
-    pub fn record(&mut self, guild: u64, member: bool, now: Instant) -> bool {
+    pub fn record(&mut self, guild: GuildId, member: bool, now: Instant) -> bool {
         // Nothing older than the window matters: forget it, at most once per
         // window (right after READY thousands of guilds arrive within one,
         // and rescanning the map for each would find nothing to drop).
@@ -79,9 +80,9 @@ impl RecentEvents {
     /// handled in the window (READY's own handler may run after them). Also
     /// returns the guilds where such an event contradicts READY's list: which
     /// is newer is unknown, so the caller should ask Discord.
-    pub fn ready_set(&self, listed: &[u64], now: Instant) -> (Vec<u64>, Vec<u64>) {
-        let mut set: HashSet<u64> = listed.iter().copied().collect();
-        let listed: HashSet<u64> = set.clone();
+    pub fn ready_set(&self, listed: &[GuildId], now: Instant) -> (Vec<GuildId>, Vec<GuildId>) {
+        let mut set: HashSet<GuildId> = listed.iter().copied().collect();
+        let listed: HashSet<GuildId> = set.clone();
         let mut disputed = Vec::new();
         for (&guild, &(at, member)) in &self.handled {
             if now.saturating_duration_since(at) >= UNCERTAIN_FOR {
@@ -96,7 +97,7 @@ impl RecentEvents {
                 set.remove(&guild);
             }
         }
-        let mut set: Vec<u64> = set.into_iter().collect();
+        let mut set: Vec<GuildId> = set.into_iter().collect();
         set.sort_unstable();
         disputed.sort_unstable();
         (set, disputed)
@@ -130,13 +131,19 @@ pub fn coalesce(changes: Vec<PresenceChange>) -> Vec<PresenceChange> {
     out
 }
 
+/// Writes one change; the store keeps guild ids as plain numbers.
 pub async fn apply(store: &Store, change: &PresenceChange) -> Result<(), StoreError> {
+    let numbers = |guilds: &[GuildId]| guilds.iter().map(|g| g.get()).collect::<Vec<u64>>();
     match change {
         PresenceChange::ReplaceShard { shard, guilds } => {
-            store.bot_guilds_replace_shard(*shard, guilds).await
+            store
+                .bot_guilds_replace_shard(*shard, &numbers(guilds))
+                .await
         }
-        PresenceChange::Joined { shard, guilds } => store.bot_guilds_add(*shard, guilds).await,
-        PresenceChange::Left { guild } => store.bot_guild_remove(*guild).await.map(|_| ()),
+        PresenceChange::Joined { shard, guilds } => {
+            store.bot_guilds_add(*shard, &numbers(guilds)).await
+        }
+        PresenceChange::Left { guild } => store.bot_guild_remove(guild.get()).await.map(|_| ()),
     }
 }
 
@@ -144,24 +151,28 @@ pub async fn apply(store: &Store, change: &PresenceChange) -> Result<(), StoreEr
 mod tests {
     use super::*;
 
+    fn g(id: u64) -> GuildId {
+        GuildId::new(id)
+    }
+
     #[test]
     fn outages_do_not_remove() {
         assert!(!delete_means_left(true));
         assert!(delete_means_left(false));
         assert_eq!(
-            change(3, 1, true),
+            change(3, g(1), true),
             PresenceChange::Joined {
                 shard: 3,
-                guilds: vec![1]
+                guilds: vec![g(1)]
             }
         );
-        assert_eq!(change(3, 1, false), PresenceChange::Left { guild: 1 });
+        assert_eq!(change(3, g(1), false), PresenceChange::Left { guild: g(1) });
     }
 
     #[test]
     fn coalescing_folds_joins_but_never_reorders() {
-        let joined = |shard, guild| change(shard, guild, true);
-        let left = |guild| change(0, guild, false);
+        let joined = |shard, guild| change(shard, g(guild), true);
+        let left = |guild| change(0, g(guild), false);
         let folded = coalesce(vec![
             joined(0, 1),
             joined(0, 2),
@@ -176,16 +187,16 @@ mod tests {
             vec![
                 PresenceChange::Joined {
                     shard: 0,
-                    guilds: vec![1, 2]
+                    guilds: vec![g(1), g(2)]
                 },
                 PresenceChange::Joined {
                     shard: 1,
-                    guilds: vec![3]
+                    guilds: vec![g(3)]
                 },
-                PresenceChange::Left { guild: 2 },
+                PresenceChange::Left { guild: g(2) },
                 PresenceChange::Joined {
                     shard: 0,
-                    guilds: vec![2, 4]
+                    guilds: vec![g(2), g(4)]
                 },
             ]
         );
@@ -196,13 +207,13 @@ mod tests {
         let t = Instant::now();
         let mut recent = RecentEvents::default();
         assert!(
-            !recent.record(1, true, t),
+            !recent.record(g(1), true, t),
             "first event: its meaning stands"
         );
-        assert!(recent.record(1, false, t + Duration::from_millis(5)));
-        assert!(!recent.record(2, true, t), "other guilds are unaffected");
+        assert!(recent.record(g(1), false, t + Duration::from_millis(5)));
+        assert!(!recent.record(g(2), true, t), "other guilds are unaffected");
         assert!(
-            !recent.record(1, true, t + UNCERTAIN_FOR * 2),
+            !recent.record(g(1), true, t + UNCERTAIN_FOR * 2),
             "long after: in order"
         );
     }
@@ -211,11 +222,11 @@ mod tests {
     fn forgets_what_left_the_window() {
         let t = Instant::now();
         let mut recent = RecentEvents::default();
-        for g in 0..200 {
-            recent.record(g, true, t);
+        for id in 0..200 {
+            recent.record(g(id), true, t);
         }
         assert_eq!(recent.handled.len(), 200, "all within the window");
-        recent.record(999, true, t + UNCERTAIN_FOR * 2);
+        recent.record(g(999), true, t + UNCERTAIN_FOR * 2);
         assert_eq!(recent.handled.len(), 1, "only the new one is left");
     }
 
@@ -224,15 +235,15 @@ mod tests {
         let t = Instant::now();
         let mut recent = RecentEvents::default();
         // GUILD_CREATEs of the guilds READY lists agree with it: nothing to ask.
-        recent.record(1, true, t);
+        recent.record(g(1), true, t);
         // Joined just after READY: READY cannot list it.
-        recent.record(5, true, t);
+        recent.record(g(5), true, t);
         // Removed just after READY: READY still lists it.
-        recent.record(2, false, t);
+        recent.record(g(2), false, t);
         // Long ago: READY's word wins.
-        recent.record(3, false, t - UNCERTAIN_FOR * 2);
-        let (set, disputed) = recent.ready_set(&[1, 2, 3], t + Duration::from_millis(10));
-        assert_eq!(set, [1, 3, 5]);
-        assert_eq!(disputed, [2, 5]);
+        recent.record(g(3), false, t - UNCERTAIN_FOR * 2);
+        let (set, disputed) = recent.ready_set(&[g(1), g(2), g(3)], t + Duration::from_millis(10));
+        assert_eq!(set, [g(1), g(3), g(5)]);
+        assert_eq!(disputed, [g(2), g(5)]);
     }
 }

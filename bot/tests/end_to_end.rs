@@ -103,6 +103,15 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
             .iter()
             .all(|r| !r.path.contains("/guilds/"))
     );
+    // Owners are never used, so poise must not look them up (it would have
+    // while the client was built, before any shard connected).
+    assert_eq!(
+        standin
+            .requests_to("/api/v10/oauth2/applications/@me")
+            .len(),
+        0,
+        "no owner lookup"
+    );
 
     let guild = 4_242_424_242_424_242u64;
     let user = 5_555_555_555_555_555u64;
@@ -292,6 +301,7 @@ async fn other_dm_failures_get_a_short_apology() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(bot::DEFAULT_LOG_FILTER))
             .with_writer(logs.clone())
+            .with_ansi(false)
             .finish(),
     );
     let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
@@ -340,6 +350,8 @@ async fn other_dm_failures_get_a_short_apology() {
         logged.contains("could not DM the dashboard link"),
         "{logged}"
     );
+    // Within the command's span, which names the guild and the caller.
+    assert!(logged.contains("dashboard{guild=31 user=9}"), "{logged}");
     assert!(
         !logged.contains(TOKEN) && !logged.contains(&token),
         "{logged}"
@@ -456,7 +468,11 @@ async fn presence_across_two_processes_and_the_portal_listing() {
     let mut ran = Vec::new();
     for backend in store::testing::ALL_BACKENDS {
         let Some(db) = TestDatabase::create(backend).await.unwrap() else {
-            eprintln!("{backend:?}: server absent, skipped");
+            // Uncaptured, unlike eprintln!: a passing run shows the gap.
+            store::testing::announce_skip(&format!(
+                "presence on {}: server absent",
+                backend.name()
+            ));
             continue;
         };
         ran.push(backend);

@@ -8,7 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::StoreError;
+use crate::{StoreError, UrlError};
 
 /// Which database server `DATABASE_URL` points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +25,8 @@ impl Backend {
             "sqlite" => Ok(Backend::Sqlite),
             "postgres" | "postgresql" => Ok(Backend::Postgres),
             "mysql" | "mariadb" => Ok(Backend::MySql),
-            _ => Err(StoreError::BadUrl(format!(
-                "unsupported scheme {scheme:?}; use sqlite:, postgres:// or mysql://"
+            _ => Err(StoreError::BadUrl(UrlError::UnsupportedScheme(
+                scheme.to_owned(),
             ))),
         }
     }
@@ -97,7 +97,7 @@ impl Store {
                     if started.elapsed() + delay > options.retry_for {
                         return Err(StoreError::Unreachable {
                             attempts,
-                            reason: e.to_string(),
+                            source: e,
                         });
                     }
                     tracing::warn!(backend = backend.name(), attempt = attempts, error = %e, "database not reachable yet; retrying");
@@ -114,7 +114,7 @@ impl Store {
         url: &str,
         options: &ConnectOptions,
     ) -> Result<Self, StoreError> {
-        let bad_url = |e: sqlx::Error| StoreError::BadUrl(e.to_string());
+        let bad_url = |e| StoreError::BadUrl(UrlError::Unparsable(e));
         let db = match backend {
             Backend::Sqlite => {
                 let connect = SqliteConnectOptions::from_str(url)
@@ -179,7 +179,7 @@ impl Store {
             Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await,
             Db::MySql(pool) => sqlx::migrate!("../../migrations/mysql").run(pool).await,
         };
-        result.map_err(|e| StoreError::Migration(e.to_string()))
+        result.map_err(StoreError::Migration)
     }
 
     /// One round trip, for readiness checks.
@@ -227,5 +227,35 @@ fn is_transient_connect_error(e: &sqlx::Error) -> bool {
         // PostgreSQL "the database system is starting up"
         sqlx::Error::Database(db) => db.code().as_deref() == Some("57P03"),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_migration_keeps_sqlx_s_reason() {
+        let store = Store::connect("sqlite::memory:", &ConnectOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        // An applied migration whose file has changed since: sqlx refuses.
+        let Db::Sqlite(pool) = &store.db else {
+            unreachable!("a SQLite URL")
+        };
+        sqlx::query("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1")
+            .execute(pool)
+            .await
+            .unwrap();
+        let err = store.migrate().await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::Migration(sqlx::migrate::MigrateError::VersionMismatch(1))
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().starts_with("migrations failed: "), "{err}");
     }
 }

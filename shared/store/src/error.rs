@@ -1,12 +1,20 @@
+//! What the store can refuse or fail with; each failure keeps its cause as
+//! its `source`.
+
 /// Everything the store can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DATABASE_URL is invalid: {0}")]
-    BadUrl(String),
-    #[error("database unreachable after {attempts} attempts: {reason}")]
-    Unreachable { attempts: u32, reason: String },
+    BadUrl(#[source] UrlError),
+    #[error("database unreachable after {attempts} attempts: {source}")]
+    Unreachable {
+        attempts: u32,
+        /// The last attempt's failure.
+        #[source]
+        source: sqlx::Error,
+    },
     #[error("migrations failed: {0}")]
-    Migration(String),
+    Migration(#[source] sqlx::migrate::MigrateError),
     #[error("a user with this email already exists")]
     UserAlreadyExists,
     #[error("{field} is too long: {len} characters, at most {max}")]
@@ -16,11 +24,37 @@ pub enum StoreError {
         max: usize,
     },
     #[error("password hashing failed: {0}")]
-    Password(String),
+    Password(#[from] PasswordError),
     #[error("concurrent writers kept conflicting; gave up after {0} attempts")]
     Contention(u32),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+/// Why `DATABASE_URL` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error("unsupported scheme {0:?}; use sqlite:, postgres:// or mysql://")]
+    UnsupportedScheme(String),
+    /// The scheme is known, but the rest does not parse for that backend.
+    #[error("{0}")]
+    Unparsable(#[source] sqlx::Error),
+}
+
+/// Why hashing the random secret of a new OAuth user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    #[error("{0}")]
+    Argon2(#[source] argon2::Error),
+    /// Salt or PHC-string encoding.
+    #[error("{0}")]
+    Encoding(#[source] argon2::password_hash::Error),
+    /// The blocking task running the hash panicked.
+    #[error("{0}")]
+    Task(#[source] tokio::task::JoinError),
+    /// The hashers' semaphore was closed (it never is).
+    #[error("{0}")]
+    Closed(#[source] tokio::sync::AcquireError),
 }
 
 impl StoreError {

@@ -3,9 +3,8 @@
 //! chosen by `DATABASE_URL`.
 //!
 //! Users and OAuth accounts follow fastapi-users' schema and `oauth_callback`
-//! semantics (see `shared/contracts/fastapi-users.md` in the steering repo), so a
-//! database can be shared with a fastapi-users deployment. This crate is the only
-//! place SQL lives.
+//! semantics (see `docs/fastapi-users-compat.md`), so a database can be shared
+//! with a fastapi-users deployment. This crate is the only place SQL lives.
 
 mod bot_guilds;
 mod database;
@@ -21,7 +20,7 @@ mod users;
 pub mod testing;
 
 pub use database::{Backend, ConnectOptions, Store};
-pub use error::StoreError;
+pub use error::{PasswordError, StoreError, UrlError};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
 pub use users::{Profile, User, UserId};

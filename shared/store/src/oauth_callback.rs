@@ -6,11 +6,13 @@
 //! writer that loses a race gets a unique violation, rolls back, and starts
 //! again from the first read, where it now finds the winner's rows.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use settings::Secret;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Row, Type};
 
 use crate::database::Db;
-use crate::dialect::on_pool;
+use crate::dialect::{mysql, on_pool};
 use crate::error::check_len;
 use crate::users::user_columns;
 use crate::{Store, StoreError, User, UserId, limits, password};
@@ -157,16 +159,8 @@ impl Store {
         user_id: UserId,
         cb: &OAuthCallback<'_>,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         on_pool!(self, |pool, q| {
-            sqlx::query(q(SQL))
-                .bind(cb.oauth_name)
-                .bind(cb.access_token.expose())
-                .bind(cb.expires_at)
-                .bind(cb.refresh_token.map(Secret::expose))
-                .bind(cb.account_id)
-                .bind(cb.account_email)
-                .bind(user_id)
+            bind_account(sqlx::query(q(INSERT_ACCOUNT)), cb, user_id)
                 .execute(pool)
                 .await?;
         });
@@ -180,73 +174,105 @@ impl Store {
         cb: &OAuthCallback<'_>,
         hashed_password: &str,
     ) -> Result<UserId, StoreError> {
-        const INSERT_USER: &str = "INSERT INTO users (email, hashed_password, is_active, is_superuser, is_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        const RETURNING: &str = "INSERT INTO users (email, hashed_password, is_active, is_superuser, is_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-        const INSERT_ACCOUNT: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
         let now = Utc::now();
-
-        macro_rules! insert_user {
-            ($query:expr) => {
-                $query
-                    .bind(cb.account_email)
-                    .bind(hashed_password)
-                    .bind(true)
-                    .bind(false)
-                    .bind(cb.is_verified_by_default)
-                    .bind(now)
-                    .bind(now)
-            };
-        }
-        macro_rules! insert_account {
-            ($sql:expr, $user_id:expr, $tx:expr) => {
-                sqlx::query($sql)
-                    .bind(cb.oauth_name)
-                    .bind(cb.access_token.expose())
-                    .bind(cb.expires_at)
-                    .bind(cb.refresh_token.map(Secret::expose))
-                    .bind(cb.account_id)
-                    .bind(cb.account_email)
-                    .bind($user_id)
-                    .execute(&mut *$tx)
-                    .await?
-            };
-        }
-
-        let user_id: UserId = match &self.db {
+        match &self.db {
             Db::Sqlite(pool) => {
                 // IMMEDIATE takes the write lock up front: a deferred transaction
                 // that must upgrade later fails with SQLITE_BUSY instead of waiting.
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let id: UserId = insert_user!(sqlx::query_scalar(RETURNING))
-                    .fetch_one(&mut *tx)
+                let user = bind_user(sqlx::query(INSERT_USER_RETURNING), cb, hashed_password, now);
+                let id: UserId = user.fetch_one(&mut *tx).await?.try_get(0)?;
+                bind_account(sqlx::query(INSERT_ACCOUNT), cb, id)
+                    .execute(&mut *tx)
                     .await?;
-                insert_account!(INSERT_ACCOUNT, id, tx);
                 tx.commit().await?;
-                id
+                Ok(id)
             }
             Db::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                let id: UserId = insert_user!(sqlx::query_scalar(RETURNING))
-                    .fetch_one(&mut *tx)
+                let user = bind_user(sqlx::query(INSERT_USER_RETURNING), cb, hashed_password, now);
+                let id: UserId = user.fetch_one(&mut *tx).await?.try_get(0)?;
+                bind_account(sqlx::query(INSERT_ACCOUNT), cb, id)
+                    .execute(&mut *tx)
                     .await?;
-                insert_account!(INSERT_ACCOUNT, id, tx);
                 tx.commit().await?;
-                id
+                Ok(id)
             }
             Db::MySql(pool) => {
                 let mut tx = pool.begin().await?;
-                // MySQL 8 has no RETURNING.
-                let id = insert_user!(sqlx::query(crate::dialect::mysql(INSERT_USER)))
+                // MySQL 8 has no RETURNING: the id comes back with the result.
+                let user = bind_user(sqlx::query(mysql(INSERT_USER)), cb, hashed_password, now);
+                let id = mysql_user_id(user.execute(&mut *tx).await?.last_insert_id())?;
+                bind_account(sqlx::query(mysql(INSERT_ACCOUNT)), cb, id)
                     .execute(&mut *tx)
-                    .await?
-                    .last_insert_id();
-                let id = UserId::try_from(id)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
-                insert_account!(crate::dialect::mysql(INSERT_ACCOUNT), id, tx);
+                    .await?;
                 tx.commit().await?;
-                id
+                Ok(id)
             }
-        };
-        Ok(user_id)
+        }
     }
+}
+
+macro_rules! insert_user {
+    () => {
+        "INSERT INTO users (email, hashed_password, is_active, is_superuser, is_verified, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    };
+}
+const INSERT_USER: &str = insert_user!();
+const INSERT_USER_RETURNING: &str = concat!(insert_user!(), " RETURNING id");
+const INSERT_ACCOUNT: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+type Insert<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+/// [`INSERT_USER`]'s values: an active, non-superuser user whose email is the
+/// account's, as fastapi-users creates it.
+fn bind_user<'q, DB>(
+    query: Insert<'q, DB>,
+    cb: &OAuthCallback<'q>,
+    hashed_password: &'q str,
+    now: DateTime<Utc>,
+) -> Insert<'q, DB>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .bind(cb.account_email)
+        .bind(hashed_password)
+        .bind(true)
+        .bind(false)
+        .bind(cb.is_verified_by_default)
+        .bind(now)
+        .bind(now)
+}
+
+/// [`INSERT_ACCOUNT`]'s values: the account as the provider described it,
+/// owned by `user_id`.
+fn bind_account<'q, DB>(
+    query: Insert<'q, DB>,
+    cb: &OAuthCallback<'q>,
+    user_id: UserId,
+) -> Insert<'q, DB>
+where
+    DB: Database,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    UserId: Encode<'q, DB> + Type<DB>,
+{
+    query
+        .bind(cb.oauth_name)
+        .bind(cb.access_token.expose())
+        .bind(cb.expires_at)
+        .bind(cb.refresh_token.map(Secret::expose))
+        .bind(cb.account_id)
+        .bind(cb.account_email)
+        .bind(user_id)
+}
+
+/// MySQL reports the new id as a u64; the column is a 32-bit INT.
+fn mysql_user_id(id: u64) -> Result<UserId, StoreError> {
+    UserId::try_from(id).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
 }

@@ -3,10 +3,10 @@ use std::sync::{LazyLock, Mutex};
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
-use rand_core::OsRng;
+use rand::rngs::OsRng;
 use tokio::sync::Semaphore;
 
-use crate::StoreError;
+use crate::{PasswordError, StoreError};
 
 /// Hashes run at most one per core, each in a memory block kept for the next.
 /// argon2id with OWASP's parameters fills 19 MiB per hash: allocating it
@@ -40,7 +40,7 @@ pub(crate) async fn hash_of_random_secret() -> Result<String, StoreError> {
         .permits
         .acquire()
         .await
-        .map_err(|e| StoreError::Password(e.to_string()))?;
+        .map_err(PasswordError::Closed)?;
     let params = Params::default();
     let mut memory = idle_blocks()
         .pop()
@@ -53,7 +53,7 @@ pub(crate) async fn hash_of_random_secret() -> Result<String, StoreError> {
         (hashed, memory)
     })
     .await
-    .map_err(|e| StoreError::Password(e.to_string()))?;
+    .map_err(PasswordError::Task)?;
     idle_blocks().push(memory);
     hashed
 }
@@ -64,21 +64,22 @@ fn hash_with_memory(
     params: Params,
     memory: &mut [Block],
 ) -> Result<String, StoreError> {
-    let err = |e: &dyn std::fmt::Display| StoreError::Password(e.to_string());
     let salt = SaltString::generate(&mut OsRng);
     let mut salt_buf = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_buf).map_err(|e| err(&e))?;
+    let salt_bytes = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(PasswordError::Encoding)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     argon
         .hash_password_into_with_memory(secret, salt_bytes, &mut out, memory)
-        .map_err(|e| err(&e))?;
+        .map_err(PasswordError::Argon2)?;
     let phc = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|e| err(&e))?,
+        params: ParamsString::try_from(&params).map_err(PasswordError::Encoding)?,
         salt: Some(salt.as_salt()),
-        hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+        hash: Some(Output::new(&out).map_err(PasswordError::Encoding)?),
     };
     Ok(phc.to_string())
 }

@@ -4,8 +4,8 @@
 //! Server URLs come from `TEST_POSTGRES_URL` and `TEST_MYSQL_URL` (defaults:
 //! the local servers with the machine's trust/empty-password logins). When a
 //! URL was not set explicitly and its server does not answer, that backend is
-//! skipped with a printed notice — a laptop without MariaDB still runs the
-//! rest. CI sets both URLs, which turns an absent server into a failure.
+//! skipped with a notice that shows even in a passing run ([`announce_skip`])
+//! — a laptop without MariaDB still runs the rest. CI sets both URLs, which turns an absent server into a failure.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -28,8 +28,16 @@ pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 /// captured.
 pub fn announce_skip(what: &str) {
     use std::io::Write;
+    // libtest names each test's thread after the test, and tests run side by
+    // side: without the name, a skip could not be told apart from its
+    // neighbours'.
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main");
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "SKIPPED {what}");
+    let _ = match test {
+        Some(test) => writeln!(err, "SKIPPED [{test}] {what}"),
+        None => writeln!(err, "SKIPPED {what}"),
+    };
 }
 
 /// A database that exists for one test.

@@ -557,6 +557,14 @@ async fn bad_urls_fail_at_once_and_unreachable_servers_after_a_bounded_retry() {
     .await
     .unwrap_err();
     assert!(matches!(err, StoreError::BadUrl(_)), "{err:?}");
+    // sqlx's parse error stays the cause, not just text.
+    assert!(
+        matches!(
+            err,
+            StoreError::BadUrl(store::UrlError::Unparsable(sqlx::Error::Configuration(_)))
+        ),
+        "{err:?}"
+    );
 
     let options = ConnectOptions {
         retry_for: Duration::from_millis(700),
@@ -572,5 +580,13 @@ async fn bad_urls_fail_at_once_and_unreachable_servers_after_a_bounded_retry() {
         "{err:?}"
     );
     assert!(!err.to_string().contains("secret-pw"), "{err}");
+    let cause = std::error::Error::source(&err).expect("the last attempt's failure");
+    assert!(
+        matches!(
+            cause.downcast_ref::<sqlx::Error>(),
+            Some(sqlx::Error::Io(_))
+        ),
+        "{cause:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 }
