@@ -9,12 +9,12 @@
 use chrono::Utc;
 use discord::{AuthorizeRequest, DiscordError, DiscordUser, OAuthToken};
 use settings::Secret;
-use store::{CallbackOutcome, OAuthCallback, Profile, StoreError, User, UserId};
+use store::{CallbackOutcome, OAuthCallback, Profile, StoreError, User};
 use tracing::Span;
 use tracing::field::Empty;
 
 use crate::AppState;
-use crate::error::{IntoInternal, PortalError};
+use crate::error::{Chain, IntoInternal, PortalError};
 use crate::next_path;
 use crate::oauth_state::{StateError, VerifiedState, csrf_matches};
 
@@ -77,14 +77,37 @@ pub fn start(
 }
 
 /// The callback: Discord sent the browser back with a code (or an error).
-/// The span says how the login went and for whom, never the code, the
-/// state or a token.
+/// Logs one line, in a span that says how the login went and for whom —
+/// never the code, the state or a token. Failures of ours (5xx) are left to
+/// the error log.
 #[tracing::instrument(
     name = "login_callback",
     skip_all,
     fields(oauth_error = params.error.is_some(), outcome = Empty, user = Empty)
 )]
 pub async fn complete(
+    app: &AppState,
+    params: &CallbackParams,
+    csrf_cookie: Option<&str>,
+    redirect_uri: &str,
+) -> Result<LoggedIn, PortalError> {
+    let result = callback(app, params, csrf_cookie, redirect_uri).await;
+    match &result {
+        Ok(logged_in) => {
+            let outcome = logged_in.outcome.as_str();
+            Span::current().record("outcome", outcome);
+            tracing::info!(user = logged_in.user.id, outcome, "login");
+        }
+        Err(e) if e.status().is_client_error() => {
+            Span::current().record("outcome", "refused");
+            tracing::info!(error = %Chain(e), "login refused");
+        }
+        Err(_) => {}
+    }
+    result
+}
+
+async fn callback(
     app: &AppState,
     params: &CallbackParams,
     csrf_cookie: Option<&str>,
@@ -99,8 +122,6 @@ pub async fn complete(
         .issue(user.id)
         .internal("signing a session token")?;
     app.metrics.login(outcome.as_str());
-    Span::current().record("outcome", outcome.as_str());
-    tracing::info!(user = user.id, outcome = outcome.as_str(), "login");
     Ok(LoggedIn {
         next: next_path::sanitize(verified.next.as_deref()),
         user,
@@ -109,8 +130,9 @@ pub async fn complete(
     })
 }
 
-/// Every check that does not need Discord, before the code is spent; the
-/// state is consumed last, so a refused callback leaves it usable.
+/// Every check that does not need Discord, before the code is spent. The
+/// state is consumed last: a callback refused here leaves it usable by the
+/// browser it belongs to.
 async fn check_callback<'p>(
     app: &AppState,
     params: &'p CallbackParams,
@@ -164,7 +186,7 @@ async fn discord_identity(
     // httpx-oauth's get_id_email: the email only when Discord says it is verified.
     let email = match (&user.email, user.verified) {
         (Some(email), Some(true)) if !email.is_empty() => email.clone(),
-        _ => return Err(refused(app, None, PortalError::NoVerifiedEmail)),
+        _ => return Err(refused(app, PortalError::NoVerifiedEmail)),
     };
     Ok(DiscordIdentity { token, user, email })
 }
@@ -189,12 +211,12 @@ async fn link_user(
         })
         .await
         .map_err(|e| match e {
-            StoreError::UserAlreadyExists => refused(app, None, PortalError::UserAlreadyExists),
+            StoreError::UserAlreadyExists => refused(app, PortalError::UserAlreadyExists),
             other => PortalError::Store(other),
         })?;
     Span::current().record("user", user.id);
     if !user.is_active {
-        return Err(refused(app, Some(user.id), PortalError::Inactive));
+        return Err(refused(app, PortalError::Inactive));
     }
     Ok((user, outcome))
 }
@@ -224,12 +246,10 @@ async fn record_profile(
     Ok(user)
 }
 
-/// A person Discord vouched for whom Guildhall turns away: counted and
-/// logged as a refused login.
-fn refused(app: &AppState, user: Option<UserId>, why: PortalError) -> PortalError {
+/// A person Discord vouched for whom Guildhall turns away: counted as a
+/// refused login (a bad or replayed callback is not a person refused).
+fn refused(app: &AppState, why: PortalError) -> PortalError {
     app.metrics.login("refused");
-    Span::current().record("outcome", "refused");
-    tracing::info!(outcome = "refused", user, reason = %why, "login refused");
     why
 }
 
