@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use store::User;
 
 use crate::AppState;
-use crate::error::PortalError;
+use crate::error::{Chain, PortalError};
 use crate::session::cookies::read_cookie;
 
 pub struct CurrentUser(pub Arc<User>);
@@ -37,7 +37,7 @@ async fn authenticate(parts: &Parts, app: &AppState) -> Result<Arc<User>, Portal
     let token =
         session_token(parts, &app.config.session.cookie_name).ok_or(PortalError::Unauthorized)?;
     let user_id = app.session_tokens.verify(token).map_err(|e| {
-        tracing::debug!(error = %e, "session token refused");
+        tracing::debug!(error = %Chain(&e), "session token refused");
         PortalError::Unauthorized
     })?;
     match app.user_cache.get(&app.store, user_id).await? {
