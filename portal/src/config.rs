@@ -1,11 +1,13 @@
 //! The portal's configuration: one typed struct, read once at start-up from the
-//! environment (and `.env`). A missing or malformed variable stops start-up
-//! with a line naming it.
+//! environment (and `.env`), grouped by concern. Each group reads its own
+//! variables; a missing or malformed one stops start-up with a line naming it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use discord::DiscordConfig;
 use settings::{Env, EnvError, Secret};
+use telemetry::LogFormat;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://guildhall.db";
 /// The demo keeps its sample data out of a real deployment's default file.
@@ -13,11 +15,102 @@ pub const DEMO_DATABASE_URL: &str = "sqlite://guildhall-demo.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 
 const NEEDS_APP: &str = "create a Discord application (see README.md, \"Running against real Discord\"), or run `portal --demo` to try Guildhall offline";
+const NEEDS_AUTH_SECRET: &str = "set it to a long random string, e.g. `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
+#[derive(Debug, Clone)]
+pub struct PortalConfig {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    /// Where Discord is, the application's credentials, and timeouts.
+    pub discord: DiscordConfig,
+    pub session: SessionConfig,
+    pub login: LoginConfig,
+    pub guilds: GuildsConfig,
+    pub log_format: LogFormat,
+    /// Set by `--demo` only, never from the environment.
+    pub demo: bool,
+}
+
+impl PortalConfig {
+    /// Reads the configuration. With `demo`, the Discord application and the
+    /// secrets may be absent: the demo fills them in itself.
+    pub fn from_env(env: &Env, demo: bool) -> Result<Self, EnvError> {
+        let server = ServerConfig::from_env(env)?;
+        // The demo writes sample users and bot presence: never into the
+        // database a `.env` may point at.
+        let database = if demo {
+            DatabaseConfig::checked(env, DEMO_DATABASE_URL.to_owned())?
+        } else {
+            DatabaseConfig::from_env(env)?
+        };
+        let (client_id, client_secret) = discord_application(env, demo)?;
+        Ok(PortalConfig {
+            server,
+            database,
+            session: SessionConfig::from_env(env, demo)?,
+            discord: DiscordConfig::from_env(env, client_id, client_secret)?,
+            login: LoginConfig::from_env(env)?,
+            guilds: GuildsConfig::from_env(env)?,
+            log_format: LogFormat::from_env(env)?,
+            demo,
+        })
+    }
+}
+
+/// `DISCORD_CLIENT_ID` and `DISCORD_CLIENT_SECRET`: required, except by the
+/// demo, which brings its own application.
+fn discord_application(env: &Env, demo: bool) -> Result<(String, Secret), EnvError> {
+    if demo {
+        return Ok((
+            env.string("DISCORD_CLIENT_ID", ""),
+            env.secret("DISCORD_CLIENT_SECRET").unwrap_or_default(),
+        ));
+    }
+    let client_id = env.required("DISCORD_CLIENT_ID", NEEDS_APP)?;
+    let client_secret = env
+        .secret("DISCORD_CLIENT_SECRET")
+        .ok_or_else(|| EnvError::Missing {
+            name: "DISCORD_CLIENT_SECRET".into(),
+            hint: NEEDS_APP.into(),
+        })?;
+    Ok((client_id, client_secret))
+}
+
+/// Where the portal listens and the URL people reach it at.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `PORTAL_BIND`.
+    pub bind: SocketAddr,
+    /// `PORTAL_PUBLIC_URL`: base of every absolute link and of the OAuth
+    /// redirect URIs, no trailing slash.
+    pub public_url: String,
+}
+
+impl ServerConfig {
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let default_bind = DEFAULT_BIND.parse().map_err(|_| EnvError::Invalid {
+            name: "PORTAL_BIND".into(),
+            reason: "bad default".into(),
+            expected: "host:port".into(),
+        })?;
+        let bind: SocketAddr = env.parse(
+            "PORTAL_BIND",
+            default_bind,
+            "an address such as 127.0.0.1:8000 or 0.0.0.0:8000",
+        )?;
+        let public_url = env.url("PORTAL_PUBLIC_URL", &format!("http://{bind}"))?;
+        Ok(ServerConfig { bind, public_url })
+    }
+
+    /// The browser login's redirect URI, registered with Discord.
+    pub fn redirect_uri(&self) -> String {
+        self.url("/discord/callback")
+    }
+
+    /// The absolute URL of a path on this portal.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
 }
 
 /// The database settings alone: all `portal migrate` needs.
@@ -40,177 +133,121 @@ impl DatabaseConfig {
             reason: e.to_string(),
             expected: "sqlite://path, postgres://… or mysql://…".into(),
         })?;
-        let connect_retry = env
-            .parse::<u64>(
-                "DATABASE_CONNECT_RETRY_SECONDS",
-                30,
-                "a whole number of seconds",
-            )
-            .map(Duration::from_secs)?;
         Ok(DatabaseConfig {
             url: Secret::new(url),
-            connect_retry,
+            connect_retry: seconds(env, "DATABASE_CONNECT_RETRY_SECONDS", 30)?,
         })
     }
 }
 
-/// `LOG_FORMAT`: `text` (default) or `json`.
-pub fn log_format(env: &Env) -> Result<LogFormat, EnvError> {
-    match env
-        .string("LOG_FORMAT", "text")
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "text" => Ok(LogFormat::Text),
-        "json" => Ok(LogFormat::Json),
-        other => Err(EnvError::Invalid {
-            name: "LOG_FORMAT".into(),
-            reason: format!("{other:?}"),
-            expected: "text or json".into(),
-        }),
-    }
-}
-
+/// The session token, its cookie, and how long a session's user row is reused.
 #[derive(Debug, Clone)]
-pub struct PortalConfig {
-    pub database: DatabaseConfig,
-    pub bind: SocketAddr,
-    /// Base of every absolute link and of the OAuth redirect URI, no trailing slash.
-    pub public_url: String,
-    pub discord_client_id: String,
-    pub discord_client_secret: Secret,
-    pub discord_api_url: String,
-    pub discord_authorize_url: String,
-    pub discord_cdn_url: String,
-    pub discord_connect_timeout: Duration,
-    pub discord_request_timeout: Duration,
-    pub discord_rate_limit_max_wait: Duration,
+pub struct SessionConfig {
+    /// `AUTH_SECRET`: signs session tokens (shared with fastapi-users to share
+    /// sessions).
     pub auth_secret: Secret,
+    /// `OAUTH_STATE_SECRET`, defaulting to `AUTH_SECRET`.
     pub oauth_state_secret: Secret,
-    pub session_cookie_name: String,
-    pub session_lifetime: Duration,
+    pub cookie_name: String,
+    /// Token lifetime and the cookie's Max-Age.
+    pub lifetime: Duration,
     pub cookie_secure: bool,
-    pub associate_by_email: bool,
-    pub bot_invite_permissions: u64,
-    pub guild_cache_ttl: Duration,
     /// How long a session's user row is reused before the store is read
     /// again; zero reads it on every request, as fastapi-users does.
     pub user_cache_ttl: Duration,
-    pub log_format: LogFormat,
-    /// Set by `--demo` only, never from the environment.
-    pub demo: bool,
 }
 
-impl PortalConfig {
-    pub fn redirect_uri(&self) -> String {
-        format!("{}/discord/callback", self.public_url)
-    }
-
-    /// Reads the configuration. With `demo`, the Discord application and the
-    /// secrets may be absent: the demo fills them in itself.
+impl SessionConfig {
+    /// With `demo`, `AUTH_SECRET` may be absent or short: the demo replaces it.
     pub fn from_env(env: &Env, demo: bool) -> Result<Self, EnvError> {
-        let bind: SocketAddr = env.parse(
-            "PORTAL_BIND",
-            DEFAULT_BIND.parse().map_err(|_| EnvError::Invalid {
-                name: "PORTAL_BIND".into(),
-                reason: "bad default".into(),
-                expected: "host:port".into(),
-            })?,
-            "an address such as 127.0.0.1:8000 or 0.0.0.0:8000",
-        )?;
-        let default_public = format!("http://{bind}");
-        let public_url = env.url("PORTAL_PUBLIC_URL", &default_public)?;
-
-        // The demo writes sample users and bot presence: never into the
-        // database a `.env` may point at.
-        let database = if demo {
-            DatabaseConfig::checked(env, DEMO_DATABASE_URL.to_owned())?
+        let auth_secret = if demo {
+            env.secret("AUTH_SECRET").unwrap_or_default()
         } else {
-            DatabaseConfig::from_env(env)?
+            required_auth_secret(env)?
         };
-
-        let (client_id, client_secret, auth_secret) = if demo {
-            (
-                env.string("DISCORD_CLIENT_ID", ""),
-                env.secret("DISCORD_CLIENT_SECRET").unwrap_or_default(),
-                env.secret("AUTH_SECRET").unwrap_or_default(),
-            )
-        } else {
-            (
-                env.required("DISCORD_CLIENT_ID", NEEDS_APP)?,
-                env.secret("DISCORD_CLIENT_SECRET").ok_or_else(|| EnvError::Missing {
-                    name: "DISCORD_CLIENT_SECRET".into(),
-                    hint: NEEDS_APP.into(),
-                })?,
-                env.secret("AUTH_SECRET").ok_or_else(|| EnvError::Missing {
-                    name: "AUTH_SECRET".into(),
-                    hint: "set it to a long random string, e.g. `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline".into(),
-                })?,
-            )
-        };
-        if !demo && auth_secret.expose().len() < 32 {
-            return Err(EnvError::Invalid {
-                name: "AUTH_SECRET".into(),
-                reason: format!("only {} characters", auth_secret.expose().len()),
-                expected: "at least 32 random characters, e.g. `openssl rand -hex 32`".into(),
-            });
-        }
         let oauth_state_secret = env
             .secret("OAUTH_STATE_SECRET")
             .unwrap_or_else(|| auth_secret.clone());
-
-        let seconds = |name: &str, default: u64| -> Result<Duration, EnvError> {
-            env.parse::<u64>(name, default, "a whole number of seconds")
-                .map(Duration::from_secs)
-        };
-        // Zero would mean a session that is born expired, or a Discord call
-        // that times out before it starts.
-        let positive = |name: &str, default: u64| -> Result<Duration, EnvError> {
-            let d = seconds(name, default)?;
-            if d.is_zero() {
-                return Err(EnvError::Invalid {
-                    name: name.into(),
-                    reason: "0".into(),
-                    expected: "a positive number of seconds".into(),
-                });
-            }
-            Ok(d)
-        };
-        let session_lifetime = positive("SESSION_LIFETIME_SECONDS", 3600)?;
-        let log_format = log_format(env)?;
-
-        Ok(PortalConfig {
-            database,
-            bind,
-            public_url,
-            discord_client_id: client_id,
-            discord_client_secret: client_secret,
-            discord_api_url: env.url("DISCORD_API_URL", "https://discord.com/api/v10")?,
-            discord_authorize_url: env.url(
-                "DISCORD_AUTHORIZE_URL",
-                "https://discord.com/oauth2/authorize",
-            )?,
-            discord_cdn_url: env.url("DISCORD_CDN_URL", "https://cdn.discordapp.com")?,
-            discord_connect_timeout: positive("DISCORD_CONNECT_TIMEOUT_SECONDS", 5)?,
-            discord_request_timeout: positive("DISCORD_REQUEST_TIMEOUT_SECONDS", 10)?,
-            discord_rate_limit_max_wait: seconds("DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS", 5)?,
+        Ok(SessionConfig {
             auth_secret,
             oauth_state_secret,
-            session_cookie_name: env.string("SESSION_COOKIE_NAME", "fastapiusersauth"),
-            session_lifetime,
+            cookie_name: env.string("SESSION_COOKIE_NAME", "fastapiusersauth"),
+            // Zero would be a session born expired.
+            lifetime: positive_seconds(env, "SESSION_LIFETIME_SECONDS", 3600)?,
             cookie_secure: env.flag("COOKIE_SECURE", true)?,
+            user_cache_ttl: seconds(env, "USER_CACHE_TTL_SECONDS", 2)?,
+        })
+    }
+}
+
+fn required_auth_secret(env: &Env) -> Result<Secret, EnvError> {
+    let secret = env.secret("AUTH_SECRET").ok_or_else(|| EnvError::Missing {
+        name: "AUTH_SECRET".into(),
+        hint: NEEDS_AUTH_SECRET.into(),
+    })?;
+    if secret.expose().len() < 32 {
+        return Err(EnvError::Invalid {
+            name: "AUTH_SECRET".into(),
+            reason: format!("only {} characters", secret.expose().len()),
+            expected: "at least 32 random characters, e.g. `openssl rand -hex 32`".into(),
+        });
+    }
+    Ok(secret)
+}
+
+/// How a Discord login becomes a Guildhall user.
+#[derive(Debug, Clone)]
+pub struct LoginConfig {
+    /// `ASSOCIATE_BY_EMAIL`: link a Discord login to an existing user with
+    /// the same verified email.
+    pub associate_by_email: bool,
+}
+
+impl LoginConfig {
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        Ok(LoginConfig {
             associate_by_email: env.flag("ASSOCIATE_BY_EMAIL", true)?,
+        })
+    }
+}
+
+/// The guild listing: caching and the "Invite bot" links.
+#[derive(Debug, Clone)]
+pub struct GuildsConfig {
+    /// `GUILD_CACHE_TTL_SECONDS`; zero turns the per-user cache off.
+    pub cache_ttl: Duration,
+    /// `BOT_INVITE_PERMISSIONS`, the permissions integer in invite links.
+    pub bot_invite_permissions: u64,
+}
+
+impl GuildsConfig {
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        Ok(GuildsConfig {
+            cache_ttl: seconds(env, "GUILD_CACHE_TTL_SECONDS", 60)?,
             bot_invite_permissions: env.parse(
                 "BOT_INVITE_PERMISSIONS",
                 0,
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
-            guild_cache_ttl: seconds("GUILD_CACHE_TTL_SECONDS", 60)?,
-            user_cache_ttl: seconds("USER_CACHE_TTL_SECONDS", 2)?,
-            log_format,
-            demo,
         })
     }
+}
+
+fn seconds(env: &Env, name: &str, default: u64) -> Result<Duration, EnvError> {
+    env.parse::<u64>(name, default, "a whole number of seconds")
+        .map(Duration::from_secs)
+}
+
+fn positive_seconds(env: &Env, name: &str, default: u64) -> Result<Duration, EnvError> {
+    let d = seconds(env, name, default)?;
+    if d.is_zero() {
+        return Err(EnvError::Invalid {
+            name: name.into(),
+            reason: "0".into(),
+            expected: "a positive number of seconds".into(),
+        });
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -229,14 +266,18 @@ mod tests {
     fn defaults() {
         let c = PortalConfig::from_env(&full(), false).unwrap();
         assert_eq!(c.database.url.expose(), DEFAULT_DATABASE_URL);
-        assert_eq!(c.bind.to_string(), "127.0.0.1:8000");
-        assert_eq!(c.redirect_uri(), "http://127.0.0.1:8000/discord/callback");
-        assert_eq!(c.session_cookie_name, "fastapiusersauth");
-        assert!(c.cookie_secure && c.associate_by_email && !c.demo);
-        assert_eq!(c.oauth_state_secret, c.auth_secret);
-        assert_eq!(c.discord_api_url, "https://discord.com/api/v10");
-        assert_eq!(c.guild_cache_ttl, Duration::from_secs(60));
-        assert_eq!(c.user_cache_ttl, Duration::from_secs(2));
+        assert_eq!(c.server.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(
+            c.server.redirect_uri(),
+            "http://127.0.0.1:8000/discord/callback"
+        );
+        assert_eq!(c.session.cookie_name, "fastapiusersauth");
+        assert!(c.session.cookie_secure && c.login.associate_by_email && !c.demo);
+        assert_eq!(c.session.oauth_state_secret, c.session.auth_secret);
+        assert_eq!(c.discord.api_url, "https://discord.com/api/v10");
+        assert_eq!(c.discord.client_id, "123");
+        assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
         let printed = format!("{c:?}");
         assert!(!printed.contains("client-secret-value") && !printed.contains("0123456789abcdef"));
     }

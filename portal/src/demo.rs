@@ -12,6 +12,7 @@ use store::Store;
 
 use crate::config::PortalConfig;
 use crate::error::PortalError;
+use crate::routes::api::auth::CALLBACK_PATH;
 
 fn random_secret() -> Secret {
     let mut raw = [0u8; 32];
@@ -24,20 +25,22 @@ pub async fn prepare(config: &mut PortalConfig) -> Result<(StandIn, Fixture), Po
     let mut fixture = Fixture::demo();
     fixture.auto_approve = false;
     fixture.redirect_uris = vec![
-        config.redirect_uri(),
-        format!("{}/api/v1/auth/discord/cookie/callback", config.public_url),
+        config.server.redirect_uri(),
+        config.server.url(CALLBACK_PATH),
     ];
     let standin = StandIn::start(fixture.clone())
         .await
-        .map_err(|e| PortalError::Startup(format!("demo stand-in for Discord: {e}")))?;
-    config.discord_client_id = fixture.client_id.clone();
-    config.discord_client_secret = Secret::new(fixture.client_secret.clone());
-    config.discord_api_url = standin.api_url();
-    config.discord_authorize_url = standin.authorize_url();
-    config.discord_cdn_url = standin.cdn_url();
-    config.auth_secret = random_secret();
-    config.oauth_state_secret = random_secret();
-    config.cookie_secure = false;
+        .map_err(|e| PortalError::startup("starting the demo's stand-in for Discord", e))?;
+    let discord = &mut config.discord;
+    discord.client_id = fixture.client_id.clone();
+    discord.client_secret = Secret::new(fixture.client_secret.clone());
+    discord.api_url = standin.api_url();
+    discord.authorize_url = standin.authorize_url();
+    discord.cdn_url = standin.cdn_url();
+    let session = &mut config.session;
+    session.auth_secret = random_secret();
+    session.oauth_state_secret = random_secret();
+    session.cookie_secure = false;
     Ok((standin, fixture))
 }
 

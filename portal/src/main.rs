@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
-use portal::config::{DatabaseConfig, PortalConfig, log_format};
+use portal::config::{DatabaseConfig, PortalConfig};
+use portal::error::Chain;
 use settings::{Env, EnvError};
+use telemetry::LogFormat;
 
 const USAGE: &str = "usage: portal [--demo] [migrate]
 
@@ -9,6 +11,9 @@ const USAGE: &str = "usage: portal [--demo] [migrate]
   --demo          run offline against a built-in stand-in for Discord
   migrate         apply database migrations and exit
   --help          show this help";
+
+/// `RUST_LOG` when unset.
+const DEFAULT_LOG_FILTER: &str = "info";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,19 +40,20 @@ async fn main() -> ExitCode {
     };
     let result = if migrate_only {
         // Migrations need the database, not the Discord application.
-        let (database, log_format) =
-            match DatabaseConfig::from_env(&env).and_then(|d| Ok((d, log_format(&env)?))) {
-                Ok(c) => c,
-                Err(e) => return config_error(e),
-            };
-        portal::logging::init(log_format);
+        let (database, log_format) = match DatabaseConfig::from_env(&env)
+            .and_then(|d| Ok((d, LogFormat::from_env(&env)?)))
+        {
+            Ok(c) => c,
+            Err(e) => return config_error(e),
+        };
+        telemetry::init(log_format, DEFAULT_LOG_FILTER);
         portal::app::migrate(&database).await
     } else {
         let config = match PortalConfig::from_env(&env, demo) {
             Ok(c) => c,
             Err(e) => return config_error(e),
         };
-        portal::logging::init(config.log_format);
+        telemetry::init(config.log_format, DEFAULT_LOG_FILTER);
         if demo && env.get("DATABASE_URL").is_some() {
             eprintln!(
                 "portal: --demo ignores DATABASE_URL and keeps its sample data in guildhall-demo.db"
@@ -58,8 +64,8 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("portal: {e}");
+            tracing::error!(error = %Chain(&e), "portal stopped");
+            eprintln!("portal: {}", Chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -88,108 +88,123 @@ impl Metrics {
         let routes: BTreeMap<&str, &RouteStats> =
             inner.routes.iter().map(|(r, s)| (r.as_str(), s)).collect();
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_http_requests_total HTTP requests by route and status."
-        );
-        let _ = writeln!(out, "# TYPE guildhall_http_requests_total counter");
-        for (route, stats) in &routes {
-            let mut statuses = stats.statuses.clone();
-            statuses.sort_unstable();
-            for (status, n) in statuses {
-                let _ = writeln!(
-                    out,
-                    "guildhall_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
-                    escape(route)
-                );
-            }
-        }
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_http_request_duration_seconds Time to answer, by route."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE guildhall_http_request_duration_seconds histogram"
-        );
-        for (route, stats) in &routes {
-            let h = &stats.latency;
-            let route = escape(route);
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "guildhall_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
-                    h.counts[i]
-                );
-            }
+        write_requests(&mut out, &routes);
+        write_latency(&mut out, &routes);
+        write_discord_calls(&mut out, &inner.discord);
+        write_guild_cache(&mut out, cache);
+        write_logins(&mut out, &inner.logins);
+        out
+    }
+}
+
+// `fmt::Write` into a `String` cannot fail: the results below are ignored.
+
+/// A metric family's `# HELP` and `# TYPE` lines.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn write_requests(out: &mut String, routes: &BTreeMap<&str, &RouteStats>) {
+    family(
+        out,
+        "guildhall_http_requests_total",
+        "counter",
+        "HTTP requests by route and status.",
+    );
+    for (route, stats) in routes {
+        let mut statuses = stats.statuses.clone();
+        statuses.sort_unstable();
+        for (status, n) in statuses {
             let _ = writeln!(
                 out,
-                "guildhall_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "guildhall_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "guildhall_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_discord_requests_total Calls to Discord by route and status."
-        );
-        let _ = writeln!(out, "# TYPE guildhall_discord_requests_total counter");
-        let mut limited = 0;
-        for ((route, status), n) in &inner.discord {
-            if *status == 429 {
-                limited += n;
-            }
-            let _ = writeln!(
-                out,
-                "guildhall_discord_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                "guildhall_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
                 escape(route)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_discord_rate_limited_total 429 answers seen from Discord."
-        );
-        let _ = writeln!(out, "# TYPE guildhall_discord_rate_limited_total counter");
-        let _ = writeln!(out, "guildhall_discord_rate_limited_total {limited}");
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_guild_cache_total Guild-list cache lookups by result."
-        );
-        let _ = writeln!(out, "# TYPE guildhall_guild_cache_total counter");
-        let _ = writeln!(
-            out,
-            "guildhall_guild_cache_total{{result=\"hit\"}} {}",
-            cache.hits
-        );
-        let _ = writeln!(
-            out,
-            "guildhall_guild_cache_total{{result=\"miss\"}} {}",
-            cache.misses
-        );
-        let _ = writeln!(
-            out,
-            "guildhall_guild_cache_total{{result=\"stale\"}} {}",
-            cache.stale_served
-        );
-        let _ = writeln!(
-            out,
-            "# HELP guildhall_logins_total Discord logins by outcome."
-        );
-        let _ = writeln!(out, "# TYPE guildhall_logins_total counter");
-        for outcome in ["register", "link", "login", "refused"] {
-            let n = inner.logins.get(outcome).copied().unwrap_or(0);
-            let _ = writeln!(out, "guildhall_logins_total{{outcome=\"{outcome}\"}} {n}");
+    }
+}
+
+fn write_latency(out: &mut String, routes: &BTreeMap<&str, &RouteStats>) {
+    const NAME: &str = "guildhall_http_request_duration_seconds";
+    family(out, NAME, "histogram", "Time to answer, by route.");
+    for (route, stats) in routes {
+        let h = &stats.latency;
+        let route = escape(route);
+        for (bound, count) in BUCKETS.iter().zip(h.counts) {
+            let _ = writeln!(
+                out,
+                "{NAME}_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
+            );
         }
-        out
+        let _ = writeln!(
+            out,
+            "{NAME}_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(out, "{NAME}_sum{{route=\"{route}\"}} {}", h.sum);
+        let _ = writeln!(out, "{NAME}_count{{route=\"{route}\"}} {}", h.count);
+    }
+}
+
+/// Calls by route and status, and the 429s among them on their own.
+fn write_discord_calls(out: &mut String, calls: &BTreeMap<(&'static str, u16), u64>) {
+    family(
+        out,
+        "guildhall_discord_requests_total",
+        "counter",
+        "Calls to Discord by route and status.",
+    );
+    let mut limited = 0;
+    for ((route, status), n) in calls {
+        if *status == 429 {
+            limited += n;
+        }
+        let _ = writeln!(
+            out,
+            "guildhall_discord_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+            escape(route)
+        );
+    }
+    family(
+        out,
+        "guildhall_discord_rate_limited_total",
+        "counter",
+        "429 answers seen from Discord.",
+    );
+    let _ = writeln!(out, "guildhall_discord_rate_limited_total {limited}");
+}
+
+fn write_guild_cache(out: &mut String, cache: CacheStats) {
+    family(
+        out,
+        "guildhall_guild_cache_total",
+        "counter",
+        "Guild-list cache lookups by result.",
+    );
+    for (result, n) in [
+        ("hit", cache.hits),
+        ("miss", cache.misses),
+        ("stale", cache.stale_served),
+    ] {
+        let _ = writeln!(
+            out,
+            "guildhall_guild_cache_total{{result=\"{result}\"}} {n}"
+        );
+    }
+}
+
+/// Every outcome, zero included, so a dashboard's rate is never "no data".
+fn write_logins(out: &mut String, logins: &BTreeMap<&'static str, u64>) {
+    family(
+        out,
+        "guildhall_logins_total",
+        "counter",
+        "Discord logins by outcome.",
+    );
+    for outcome in ["register", "link", "login", "refused"] {
+        let n = logins.get(outcome).copied().unwrap_or(0);
+        let _ = writeln!(out, "guildhall_logins_total{{outcome=\"{outcome}\"}} {n}");
     }
 }
 

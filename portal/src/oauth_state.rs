@@ -38,7 +38,9 @@ pub enum StateError {
     Expired,
 }
 
-pub struct NewState {
+/// A login about to start: what goes to Discord and into the CSRF cookie.
+pub struct NewLoginState {
+    /// The OAuth `state` parameter.
     pub state: String,
     pub csrftoken: String,
     pub code_challenge: String,
@@ -51,27 +53,29 @@ pub struct VerifiedState {
     pub next: Option<String>,
 }
 
+/// Signs the `state` of each login and checks it when Discord sends it back;
+/// derives the login's PKCE verifier.
 #[derive(Clone)]
-pub struct OAuthStates {
+pub struct LoginStateSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     pkce_key: Secret,
     validation: Validation,
 }
 
-impl std::fmt::Debug for OAuthStates {
+impl std::fmt::Debug for LoginStateSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OAuthStates { .. }")
+        f.write_str("LoginStateSigner { .. }")
     }
 }
 
-impl OAuthStates {
+impl LoginStateSigner {
     pub fn new(secret: &Secret) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[STATE_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
         validation.leeway = 0;
-        OAuthStates {
+        LoginStateSigner {
             encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
             decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
             pkce_key: secret.clone(),
@@ -80,7 +84,10 @@ impl OAuthStates {
     }
 
     /// A fresh state for one login attempt.
-    pub fn create(&self, next: Option<String>) -> Result<NewState, jsonwebtoken::errors::Error> {
+    pub fn create(
+        &self,
+        next: Option<String>,
+    ) -> Result<NewLoginState, jsonwebtoken::errors::Error> {
         let mut raw = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut raw);
         // 32 bytes → 43 url-safe characters, like Python's secrets.token_urlsafe(32).
@@ -93,7 +100,7 @@ impl OAuthStates {
         };
         let state = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         let code_challenge = discord::pkce::challenge(&self.code_verifier(&csrftoken));
-        Ok(NewState {
+        Ok(NewLoginState {
             state,
             csrftoken,
             code_challenge,
@@ -144,13 +151,13 @@ pub fn csrf_matches(from_state: &str, from_cookie: Option<&str>) -> bool {
 mod tests {
     use super::*;
 
-    fn states() -> OAuthStates {
-        OAuthStates::new(&Secret::new("state-secret"))
+    fn signer() -> LoginStateSigner {
+        LoginStateSigner::new(&Secret::new("state-secret"))
     }
 
     #[test]
     fn round_trip_with_fastapi_users_claims() {
-        let s = states();
+        let s = signer();
         let new = s.create(Some("/discord/guilds/1".into())).unwrap();
         assert_eq!(new.csrftoken.len(), 43);
         let claims: serde_json::Value = serde_json::from_slice(
@@ -175,9 +182,9 @@ mod tests {
 
     #[test]
     fn refusals() {
-        let s = states();
+        let s = signer();
         assert_eq!(s.verify("garbage").unwrap_err(), StateError::Decode);
-        let other = OAuthStates::new(&Secret::new("other"))
+        let other = LoginStateSigner::new(&Secret::new("other"))
             .create(None)
             .unwrap();
         assert_eq!(s.verify(&other.state).unwrap_err(), StateError::Decode);

@@ -2,13 +2,14 @@
 
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
+use discord::GuildId;
 use guilds::GuildView;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::PortalError;
+use crate::page_cache::Kind;
 use crate::pages::{HeaderUser, initials, render};
-use crate::render_cache::Kind;
 use crate::session::current_user::CurrentUser;
 
 #[derive(Serialize)]
@@ -30,24 +31,23 @@ impl<'a> GuildCard<'a> {
 }
 
 pub async fn overview(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, PortalError> {
-    let listing = state.listing.for_user(user.id).await?;
-    let header = HeaderUser::from_user(&user, &state.config.discord_cdn_url);
+    let listing = app.listing.for_user(user.id).await?;
+    let header = HeaderUser::from_user(&user, &app.config.discord.cdn_url);
     let body =
-        state
-            .renders
+        app.page_cache
             .get_or_render(user.id, Kind::GuildsPage, &listing, Some(&header), || {
                 let cards: Vec<GuildCard> = listing.guilds.iter().map(GuildCard::new).collect();
                 render(
-                    &state,
+                    &app,
                     "guilds.html",
                     minijinja::context! {
                         user => &header,
                         guilds => cards,
                         stale => listing.stale,
-                        demo => state.config.demo,
+                        demo => app.config.demo,
                     },
                 )
                 .map(|html| html.0)
@@ -56,29 +56,25 @@ pub async fn overview(
 }
 
 pub async fn one_guild(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
-    Path(guild_id): Path<String>,
+    Path(raw_id): Path<String>,
 ) -> Result<Response, PortalError> {
-    if guild_id.is_empty() || guild_id.len() > 20 || !guild_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(PortalError::NotFound);
-    }
-    let (guild, stale) = state
+    // Anything but a snowflake names no guild of anyone's.
+    let guild_id: GuildId = raw_id.parse().map_err(|_| PortalError::NotFound)?;
+    let (guild, stale) = app
         .listing
-        .guild(
-            user.id,
-            guild_id.parse().map_err(|_| PortalError::NotFound)?,
-        )
+        .guild(user.id, guild_id)
         .await?
         .ok_or(PortalError::NotFound)?;
     let html = render(
-        &state,
+        &app,
         "guild.html",
         minijinja::context! {
-            user => HeaderUser::from_user(&user, &state.config.discord_cdn_url),
+            user => HeaderUser::from_user(&user, &app.config.discord.cdn_url),
             guild => GuildCard::new(&guild),
             stale,
-            demo => state.config.demo,
+            demo => app.config.demo,
         },
     )?;
     Ok(html.into_response())

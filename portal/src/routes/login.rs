@@ -6,45 +6,45 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::error::PortalError;
-use crate::login::{self, DEFAULT_SCOPES};
-use crate::oauth_state::STATE_LIFETIME_SECONDS;
+use crate::error::{IntoInternal, PortalError};
+use crate::login_flow::{self, DEFAULT_SCOPES};
+use crate::next_path;
 use crate::pages::{HeaderUser, render};
-use crate::session::cookies::{CSRF_COOKIE, set_cookie};
+use crate::session::cookies::csrf_cookie;
 use crate::session::current_user::MaybeUser;
 
 #[derive(Debug, Deserialize)]
-pub struct LoginPageQuery {
+pub struct SignInQuery {
     next: Option<String>,
     reauth: Option<String>,
 }
 
-pub async fn login_page(
-    State(state): State<AppState>,
+pub async fn sign_in_page(
+    State(app): State<AppState>,
     MaybeUser(user): MaybeUser,
-    Query(q): Query<LoginPageQuery>,
+    Query(q): Query<SignInQuery>,
 ) -> Result<Response, PortalError> {
-    let notice = if q.reauth.is_some() {
-        Some("Your Discord authorization expired or was revoked. Please sign in again.")
-    } else {
-        None
-    };
+    let notice = q
+        .reauth
+        .is_some()
+        .then_some("Your Discord authorization expired or was revoked. Please sign in again.");
     let login_href = match q.next.as_deref() {
         Some(n) => format!(
             "/discord/login?next={}",
-            url::form_urlencoded::byte_serialize(crate::next_path::sanitize(Some(n)).as_bytes())
+            url::form_urlencoded::byte_serialize(next_path::sanitize(Some(n)).as_bytes())
                 .collect::<String>()
         ),
         None => "/discord/login".to_owned(),
     };
+    let cdn_url = &app.config.discord.cdn_url;
     let html = render(
-        &state,
-        "dashboard.html",
+        &app,
+        "sign_in.html",
         minijinja::context! {
-            user => user.as_ref().map(|u| HeaderUser::from_user(u, &state.config.discord_cdn_url)),
+            user => user.as_ref().map(|u| HeaderUser::from_user(u, cdn_url)),
             login_href,
             notice,
-            demo => state.config.demo,
+            demo => app.config.demo,
         },
     )?;
     Ok(html.into_response())
@@ -56,31 +56,24 @@ pub struct LoginQuery {
 }
 
 pub async fn discord_login(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PortalError> {
-    let started = login::start(
-        &state,
+    let started = login_flow::start(
+        &app,
         q.next.as_deref(),
-        &state.config.redirect_uri(),
+        &app.config.server.redirect_uri(),
         DEFAULT_SCOPES,
     )?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::LOCATION,
         HeaderValue::from_str(&started.authorization_url)
-            .map_err(|e| PortalError::Internal(e.to_string()))?,
+            .internal("building the redirect to Discord")?,
     );
-    headers.insert(header::SET_COOKIE, csrf_cookie(&state, &started.csrftoken)?);
+    headers.insert(
+        header::SET_COOKIE,
+        csrf_cookie(&app.config.session, &started.csrftoken)?,
+    );
     Ok((StatusCode::FOUND, headers).into_response())
-}
-
-pub fn csrf_cookie(state: &AppState, csrftoken: &str) -> Result<HeaderValue, PortalError> {
-    HeaderValue::from_str(&set_cookie(
-        CSRF_COOKIE,
-        csrftoken,
-        STATE_LIFETIME_SECONDS as u64,
-        state.config.cookie_secure,
-    ))
-    .map_err(|e| PortalError::Internal(e.to_string()))
 }

@@ -6,31 +6,26 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::PortalError;
-use crate::session::cookies::clear_cookie;
+use crate::session::cookies::cleared_session_cookie;
 use crate::session::current_user::{CurrentUser, MaybeUser};
-
-fn cleared(state: &AppState) -> Result<HeaderValue, PortalError> {
-    HeaderValue::from_str(&clear_cookie(
-        &state.config.session_cookie_name,
-        state.config.cookie_secure,
-    ))
-    .map_err(|e| PortalError::Internal(e.to_string()))
-}
 
 /// Always clears the cookie and goes home, signed in or not: a stale cookie
 /// should never trap someone.
 pub async fn browser_logout(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     MaybeUser(user): MaybeUser,
 ) -> Result<Response, PortalError> {
     if let Some(user) = user {
-        state.forget_user(user.id);
+        app.forget_user(user.id);
     }
     Ok((
         StatusCode::FOUND,
         [
             (header::LOCATION, HeaderValue::from_static("/")),
-            (header::SET_COOKIE, cleared(&state)?),
+            (
+                header::SET_COOKIE,
+                cleared_session_cookie(&app.config.session)?,
+            ),
         ],
     )
         .into_response())
@@ -38,13 +33,16 @@ pub async fn browser_logout(
 
 /// fastapi-users: 204 with the cookie cleared; 401 without a valid session.
 pub async fn api_logout(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, PortalError> {
-    state.forget_user(user.id);
+    app.forget_user(user.id);
     Ok((
         StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, cleared(&state)?)],
+        [(
+            header::SET_COOKIE,
+            cleared_session_cookie(&app.config.session)?,
+        )],
     )
         .into_response())
 }

@@ -1,5 +1,5 @@
 //! HTTP handlers, one module per page or API area. Handlers stay thin: parse,
-//! call a service (`login`, the guild listing, the store), render.
+//! call a service (`login_flow`, the guild listing, the store), render.
 
 pub mod api;
 pub mod callback;

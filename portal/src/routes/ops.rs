@@ -14,8 +14,8 @@ pub async fn healthz() -> impl IntoResponse {
 }
 
 /// Ready for traffic: the database answers.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
+pub async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    match app.store.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check: database unavailable");
@@ -28,12 +28,12 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics.
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.listing.cache_stats()),
+        app.metrics.render(app.listing.cache_stats()),
     )
 }

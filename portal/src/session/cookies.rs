@@ -1,8 +1,15 @@
 //! Cookies the portal sets, with fastapi-users' attributes: HttpOnly, Path=/,
-//! SameSite=Lax, Max-Age, and Secure unless `COOKIE_SECURE=false`.
+//! SameSite=Lax, Max-Age, and Secure unless `COOKIE_SECURE=false` — the
+//! session cookie and the OAuth CSRF cookie, for the browser routes and the
+//! JSON API alike.
 
-use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue};
+use settings::Secret;
+
+use crate::config::SessionConfig;
+use crate::error::{IntoInternal, PortalError};
+use crate::oauth_state::STATE_LIFETIME_SECONDS;
 
 /// fastapi-users' OAuth CSRF cookie (double-submit with the state's csrftoken).
 pub const CSRF_COOKIE: &str = "fastapiusersoauthcsrf";
@@ -20,6 +27,48 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> String
 
 pub fn clear_cookie(name: &str, secure: bool) -> String {
     set_cookie(name, "", 0, secure)
+}
+
+fn header(cookie: String) -> Result<HeaderValue, PortalError> {
+    // Only a SESSION_COOKIE_NAME with characters unfit for a header fails here.
+    HeaderValue::from_str(&cookie).internal("building a Set-Cookie header")
+}
+
+/// The session cookie carrying a freshly issued token.
+pub fn session_cookie(session: &SessionConfig, token: &Secret) -> Result<HeaderValue, PortalError> {
+    header(set_cookie(
+        &session.cookie_name,
+        token.expose(),
+        session.lifetime.as_secs(),
+        session.cookie_secure,
+    ))
+}
+
+/// Deletes the session cookie (logout, a revoked Discord authorization).
+pub fn cleared_session_cookie(session: &SessionConfig) -> Result<HeaderValue, PortalError> {
+    header(clear_cookie(&session.cookie_name, session.cookie_secure))
+}
+
+/// The CSRF cookie a login starts with; it lives as long as the state.
+pub fn csrf_cookie(session: &SessionConfig, csrftoken: &str) -> Result<HeaderValue, PortalError> {
+    header(set_cookie(
+        CSRF_COOKIE,
+        csrftoken,
+        STATE_LIFETIME_SECONDS as u64,
+        session.cookie_secure,
+    ))
+}
+
+/// After a login: the session cookie, and the spent CSRF cookie cleared
+/// (fastapi-users leaves it behind).
+pub fn login_cookies(session: &SessionConfig, token: &Secret) -> Result<HeaderMap, PortalError> {
+    let mut headers = HeaderMap::new();
+    headers.append(SET_COOKIE, session_cookie(session, token)?);
+    headers.append(
+        SET_COOKIE,
+        header(clear_cookie(CSRF_COOKIE, session.cookie_secure))?,
+    );
+    Ok(headers)
 }
 
 /// The value of cookie `name` in the request, if present and non-empty.

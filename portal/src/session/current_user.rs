@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use store::User;
 
 use crate::AppState;
-use crate::error::PortalError;
+use crate::error::{Chain, PortalError};
 use crate::session::cookies::read_cookie;
 
 pub struct CurrentUser(pub Arc<User>);
@@ -33,14 +33,14 @@ pub(crate) fn session_token<'a>(parts: &'a Parts, cookie_name: &str) -> Option<&
     bearer.or_else(|| read_cookie(&parts.headers, cookie_name))
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Arc<User>, PortalError> {
+async fn authenticate(parts: &Parts, app: &AppState) -> Result<Arc<User>, PortalError> {
     let token =
-        session_token(parts, &state.config.session_cookie_name).ok_or(PortalError::Unauthorized)?;
-    let user_id = state.sessions.verify(token).map_err(|e| {
-        tracing::debug!(error = %e, "session token refused");
+        session_token(parts, &app.config.session.cookie_name).ok_or(PortalError::Unauthorized)?;
+    let user_id = app.session_tokens.verify(token).map_err(|e| {
+        tracing::debug!(error = %Chain(&e), "session token refused");
         PortalError::Unauthorized
     })?;
-    match state.users.get(&state.store, user_id).await? {
+    match app.user_cache.get(&app.store, user_id).await? {
         Some(user) if user.is_active => Ok(user),
         _ => Err(PortalError::Unauthorized),
     }
@@ -51,9 +51,9 @@ impl FromRequestParts<AppState> for CurrentUser {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(parts, state).await.map(CurrentUser)
+        authenticate(parts, app).await.map(CurrentUser)
     }
 }
 
@@ -62,9 +62,9 @@ impl FromRequestParts<AppState> for MaybeUser {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        app: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match authenticate(parts, state).await {
+        match authenticate(parts, app).await {
             Ok(user) => Ok(MaybeUser(Some(user))),
             Err(PortalError::Unauthorized) => Ok(MaybeUser(None)),
             Err(e) => Err(e),

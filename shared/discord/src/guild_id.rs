@@ -35,10 +35,15 @@ impl GuildId {
 impl FromStr for GuildId {
     type Err = InvalidGuildId;
 
-    /// Digits only: no sign, no spaces, no `+`, at most 20 of them — `u64`'s
-    /// own parser accepts a leading `+`, which no URL of ours should.
+    /// Digits only: no sign, no spaces, no `+`, no leading zero, at most 20
+    /// of them. `u64`'s own parser accepts `+7` and `007`; each guild has
+    /// one spelling, so `/discord/guilds/007` names none.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() || s.len() > Self::MAX_DIGITS || !s.bytes().all(|b| b.is_ascii_digit()) {
+        if s.is_empty()
+            || s.len() > Self::MAX_DIGITS
+            || !s.bytes().all(|b| b.is_ascii_digit())
+            || (s.len() > 1 && s.starts_with('0'))
+        {
             return Err(InvalidGuildId);
         }
         s.parse().map(GuildId).map_err(|_| InvalidGuildId)

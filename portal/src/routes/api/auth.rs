@@ -9,20 +9,18 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::error::PortalError;
-use crate::login::{self, CallbackParams, DEFAULT_SCOPES};
-use crate::routes::callback::session_headers;
-use crate::routes::login::csrf_cookie;
-use crate::session::cookies::{CSRF_COOKIE, read_cookie};
+use crate::login_flow::{self, CallbackParams, DEFAULT_SCOPES};
+use crate::session::cookies::{CSRF_COOKIE, csrf_cookie, login_cookies, read_cookie};
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/discord/cookie/callback";
 
-fn redirect_uri(state: &AppState) -> String {
-    format!("{}{CALLBACK_PATH}", state.config.public_url)
+fn redirect_uri(app: &AppState) -> String {
+    app.config.server.url(CALLBACK_PATH)
 }
 
 /// 200 `{"authorization_url": …}` and the CSRF cookie; `scopes` may repeat.
 pub async fn authorize(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, PortalError> {
     let scopes: Vec<String> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
@@ -35,9 +33,12 @@ pub async fn authorize(
     } else {
         scopes.iter().map(String::as_str).collect()
     };
-    let started = login::start(&state, None, &redirect_uri(&state), &scopes)?;
+    let started = login_flow::start(&app, None, &redirect_uri(&app), &scopes)?;
     Ok((
-        [(header::SET_COOKIE, csrf_cookie(&state, &started.csrftoken)?)],
+        [(
+            header::SET_COOKIE,
+            csrf_cookie(&app.config.session, &started.csrftoken)?,
+        )],
         Json(json!({"authorization_url": started.authorization_url})),
     )
         .into_response())
@@ -45,16 +46,20 @@ pub async fn authorize(
 
 /// 204 with the session cookie.
 pub async fn callback(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, PortalError> {
-    let logged_in = login::complete(
-        &state,
+    let logged_in = login_flow::complete(
+        &app,
         &params,
         read_cookie(&headers, CSRF_COOKIE),
-        &redirect_uri(&state),
+        &redirect_uri(&app),
     )
     .await?;
-    Ok((StatusCode::NO_CONTENT, session_headers(&state, &logged_in)?).into_response())
+    Ok((
+        StatusCode::NO_CONTENT,
+        login_cookies(&app.config.session, &logged_in.session)?,
+    )
+        .into_response())
 }

@@ -5,8 +5,8 @@ use guilds::GuildView;
 use serde::Serialize;
 
 use crate::AppState;
-use crate::error::PortalError;
-use crate::render_cache::Kind;
+use crate::error::{IntoInternal, PortalError};
+use crate::page_cache::Kind;
 use crate::session::current_user::CurrentUser;
 
 #[derive(Serialize)]
@@ -17,18 +17,18 @@ pub struct GuildList<'a> {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Response, PortalError> {
-    let listing = state.listing.for_user(user.id).await?;
-    let body = state
-        .renders
+    let listing = app.listing.for_user(user.id).await?;
+    let body = app
+        .page_cache
         .get_or_render(user.id, Kind::GuildsJson, &listing, None, || {
             serde_json::to_string(&GuildList {
                 guilds: &listing.guilds,
                 stale: listing.stale,
             })
-            .map_err(|e| PortalError::Internal(format!("guild list JSON: {e}")))
+            .internal("serializing the guild list")
         })?;
     Ok((
         [(

@@ -174,6 +174,8 @@ async fn demo_runs_offline_against_its_own_stand_in() {
             .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
             // A deployment's database must never receive the demo's data.
             .env("DATABASE_URL", "sqlite://deployment.db")
+            // Refusals are logged at debug.
+            .env("RUST_LOG", "info,portal=debug")
             .arg("--demo")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log_path).unwrap())
@@ -259,5 +261,14 @@ async fn demo_runs_offline_against_its_own_stand_in() {
         .unwrap_or_else(|| panic!("no access log line for {request_id} in\n{log}"));
     assert!(line.contains("400"), "{line}");
     assert!(!log.contains("one-time-code-4711"), "{log}");
+    // The refusal is told once by the login flow and once by the error log,
+    // each in the request's span.
+    for what in ["login refused", "request refused"] {
+        let told = log
+            .lines()
+            .filter(|l| l.contains(what) && l.contains(&request_id))
+            .count();
+        assert_eq!(told, 1, "{what} for {request_id} in\n{log}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

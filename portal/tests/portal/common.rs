@@ -2,8 +2,6 @@
 //! and a fresh SQLite database, plus a cookie-keeping client that follows the
 //! login dance by hand so each hop can be inspected.
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use discord_standin::{Fixture, StandIn};
@@ -96,7 +94,7 @@ impl TestApp {
     }
 
     pub fn store(&self) -> &Store {
-        &self.portal.state.store
+        &self.portal.app.store
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -3,12 +3,10 @@
 //! struct and listed in the README, build contexts exist, healthchecks probe
 //! real routes. And two portal replicas share one PostgreSQL database.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_yaml::Value;
 
 fn root() -> PathBuf {
@@ -17,6 +15,16 @@ fn root() -> PathBuf {
         .unwrap()
         .to_path_buf()
 }
+
+/// Where configuration structs read the environment.
+const CONFIG_SOURCES: &[&str] = &[
+    "portal/src/config.rs",
+    "bot/src/config.rs",
+    // DISCORD_API_URL, DISCORD_CDN_URL, … and the Discord timeouts.
+    "shared/discord/src/config.rs",
+    // LOG_FORMAT
+    "shared/telemetry/src/lib.rs",
+];
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -79,7 +87,7 @@ fn compose_env_example_configs_and_readme_agree() {
 
     // Every documented variable is read by a config struct (or is compose's own),
     // and has a row in the README's configuration tables.
-    let configs = read("portal/src/config.rs") + &read("bot/src/config.rs");
+    let configs = CONFIG_SOURCES.iter().map(|p| read(p)).collect::<String>();
     let readme = read("README.md");
     for var in &documented {
         let read_by_config = configs.contains(&format!("\"{var}\""));

@@ -1,9 +1,7 @@
 //! The browser login flow end to end against the stand-in Discord: every
 //! callback refusal, replay, CSRF, open-redirect and the session cookie.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

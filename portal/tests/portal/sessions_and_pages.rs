@@ -2,13 +2,11 @@
 //! headers, escaping, and the Discord failure paths (refresh, revocation,
 //! rate limit, outage) as a browser and an API client see them.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::*;
 use discord_standin::Fault;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -402,7 +400,7 @@ async fn discord_down_serves_the_cached_list_marked_stale_else_502() {
     let app = spawn_app_with(
         base_fixture(),
         |_| {},
-        |c| c.guild_cache_ttl = Duration::from_nanos(1),
+        |c| c.guilds.cache_ttl = Duration::from_nanos(1),
     )
     .await;
     app.login().await;

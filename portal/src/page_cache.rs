@@ -32,15 +32,15 @@ struct Inner {
     bytes: usize,
 }
 
-pub struct RenderCache {
+pub struct PageCache {
     budget: usize,
     inner: Mutex<Inner>,
 }
 
-impl RenderCache {
+impl PageCache {
     /// At most `budget` bytes of bodies; zero keeps none.
     pub fn new(budget: usize) -> Self {
-        RenderCache {
+        PageCache {
             budget,
             inner: Mutex::new(Inner::default()),
         }
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn renders_once_per_listing_and_header() {
-        let cache = RenderCache::new(1 << 20);
+        let cache = PageCache::new(1 << 20);
         let l = listing();
         let mut renders = 0;
         let mut get = |l: &Arc<Listing>, h: &HeaderUser| {
@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn stays_within_its_budget() {
-        let cache = RenderCache::new(10);
+        let cache = PageCache::new(10);
         let held: Vec<Arc<Listing>> = (0..5).map(|_| listing()).collect();
         for (user, l) in held.iter().enumerate() {
             cache

@@ -1,0 +1,364 @@
+//! The portal's one error type. Handlers return it; `IntoResponse` turns it
+//! into fastapi-users' `{"detail": CODE}` with the right status and keeps the
+//! error itself in the response's extensions, where the middleware finds it:
+//! `middleware::error_log` logs it, `middleware::error_pages` turns it into
+//! an HTML page on browser routes. Nothing here logs.
+//!
+//! The `detail` codes are part of the API (fastapi-users' where it has one,
+//! see docs/fastapi-users-compat.md) and come from [`PortalError::detail`]'s
+//! explicit match; `Display` is for logs and may be reworded freely.
+
+mod page;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use discord::DiscordError;
+use guilds::ListingError;
+
+pub use page::ErrorPage;
+
+/// A cause of any kind, kept for the log.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortalError {
+    /// No valid session: missing, garbled, tampered, expired or wrong-audience
+    /// token, unknown or inactive user.
+    #[error("no valid session")]
+    Unauthorized,
+    /// Discord sent the user back with `error=…` (consent denied).
+    #[error("Discord returned OAuth error {error:?}")]
+    OAuthDenied { error: String },
+    #[error("the callback is missing its code or state")]
+    MissingCodeOrState,
+    /// The OAuth state is garbled, signed with another key, or has the wrong
+    /// audience.
+    #[error("the OAuth state does not decode")]
+    StateDecode,
+    #[error("the OAuth state has expired")]
+    StateExpired,
+    /// The CSRF cookie is missing or differs, or the state was already used.
+    #[error("the OAuth state does not match the CSRF cookie or was already used")]
+    InvalidState,
+    #[error("Discord reports no verified email for this account")]
+    NoVerifiedEmail,
+    #[error("another user already has this email and associate-by-email is off")]
+    UserAlreadyExists,
+    #[error("the user is inactive")]
+    Inactive,
+    /// Discord refused the authorization code (expired, reused, wrong verifier).
+    #[error("Discord refused the authorization code")]
+    CodeRejected(#[source] DiscordError),
+    /// The Discord authorization behind the session is gone.
+    #[error("the Discord authorization behind the session is gone")]
+    ReauthRequired,
+    #[error("rate limited by Discord for {:.3} s", retry_after.as_secs_f64())]
+    RateLimited { retry_after: Duration },
+    #[error("Discord is unavailable")]
+    DiscordUnavailable(#[source] DiscordError),
+    #[error("not found")]
+    NotFound,
+    /// A failure of ours while answering a request (see [`IntoInternal`]).
+    #[error("internal error while {context}")]
+    Internal {
+        context: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// The portal could not start.
+    #[error("start-up: {context}")]
+    Startup {
+        context: String,
+        #[source]
+        source: BoxError,
+    },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("I/O error")]
+    Io(#[from] std::io::Error),
+}
+
+/// `.internal("what we were doing")` on any fallible result: the one way a
+/// failure of ours becomes a [`PortalError::Internal`] that keeps its cause.
+pub trait IntoInternal<T> {
+    fn internal(self, context: &'static str) -> Result<T, PortalError>;
+}
+
+impl<T, E: Into<BoxError>> IntoInternal<T> for Result<T, E> {
+    fn internal(self, context: &'static str) -> Result<T, PortalError> {
+        self.map_err(|e| PortalError::Internal {
+            context,
+            source: e.into(),
+        })
+    }
+}
+
+impl PortalError {
+    /// Start-up failed while doing `context` (which may name a variable).
+    pub fn startup(context: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        PortalError::Startup {
+            context: context.into(),
+            source: source.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        use PortalError::*;
+        match self {
+            Unauthorized | ReauthRequired => StatusCode::UNAUTHORIZED,
+            OAuthDenied { .. }
+            | MissingCodeOrState
+            | StateDecode
+            | StateExpired
+            | InvalidState
+            | NoVerifiedEmail
+            | UserAlreadyExists
+            | Inactive
+            | CodeRejected(_) => StatusCode::BAD_REQUEST,
+            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
+            NotFound => StatusCode::NOT_FOUND,
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The `detail` the API answers with: fastapi-users' codes where it has
+    /// one, Discord's own `error` for a denied consent.
+    pub fn detail(&self) -> Cow<'static, str> {
+        use PortalError::*;
+        Cow::Borrowed(match self {
+            Unauthorized => "Unauthorized",
+            OAuthDenied { error } => return Cow::Owned(error.clone()),
+            MissingCodeOrState => "OAUTH_MISSING_CODE_OR_STATE",
+            StateDecode => "ACCESS_TOKEN_DECODE_ERROR",
+            StateExpired => "ACCESS_TOKEN_ALREADY_EXPIRED",
+            InvalidState => "OAUTH_INVALID_STATE",
+            NoVerifiedEmail => "OAUTH_NOT_AVAILABLE_EMAIL",
+            UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
+            Inactive => "LOGIN_BAD_CREDENTIALS",
+            CodeRejected(_) => "OAUTH_CODE_REJECTED",
+            ReauthRequired => "DISCORD_REAUTH_REQUIRED",
+            RateLimited { .. } => "DISCORD_RATE_LIMITED",
+            DiscordUnavailable(_) => "DISCORD_UNAVAILABLE",
+            NotFound => "Not Found",
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
+        })
+    }
+
+    /// Whole seconds to wait, for `Retry-After` and the page that says so.
+    fn retry_after_secs(retry_after: Duration) -> u64 {
+        retry_after.as_secs_f64().ceil().max(1.0) as u64
+    }
+}
+
+impl From<ListingError> for PortalError {
+    fn from(e: ListingError) -> Self {
+        match e {
+            ListingError::ReauthRequired => PortalError::ReauthRequired,
+            ListingError::RateLimited { retry_after } => PortalError::RateLimited { retry_after },
+            ListingError::Discord(d) => PortalError::DiscordUnavailable(d),
+            ListingError::Store(s) => PortalError::Store(s),
+        }
+    }
+}
+
+/// Where a failed request's error waits for the middleware. An `Arc`:
+/// extensions must be `Clone`, and the error's causes are not.
+#[derive(Debug, Clone)]
+pub struct RequestError(pub Arc<PortalError>);
+
+impl IntoResponse for PortalError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response =
+            (status, Json(serde_json::json!({"detail": self.detail()}))).into_response();
+        if let PortalError::RateLimited { retry_after } = &self {
+            let secs = PortalError::retry_after_secs(*retry_after);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+            .extensions_mut()
+            .insert(RequestError(Arc::new(self)));
+        response
+    }
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`, for logs
+/// and the binary's last words. A cause whose text its parent already quotes
+/// is not repeated.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut said = self.0.to_string();
+        f.write_str(&said)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !said.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            said = text;
+            next = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn discord_down() -> DiscordError {
+        DiscordError::Server { status: 503 }
+    }
+
+    /// One of each variant with the status and `detail` the API promises.
+    /// The match below has no wildcard: a new variant fails to compile here
+    /// until it is given a row.
+    fn every_variant() -> Vec<(PortalError, u16, &'static str)> {
+        use PortalError::*;
+        let rows = vec![
+            (Unauthorized, 401, "Unauthorized"),
+            (
+                OAuthDenied {
+                    error: "access_denied".into(),
+                },
+                400,
+                "access_denied",
+            ),
+            (MissingCodeOrState, 400, "OAUTH_MISSING_CODE_OR_STATE"),
+            (StateDecode, 400, "ACCESS_TOKEN_DECODE_ERROR"),
+            (StateExpired, 400, "ACCESS_TOKEN_ALREADY_EXPIRED"),
+            (InvalidState, 400, "OAUTH_INVALID_STATE"),
+            (NoVerifiedEmail, 400, "OAUTH_NOT_AVAILABLE_EMAIL"),
+            (UserAlreadyExists, 400, "OAUTH_USER_ALREADY_EXISTS"),
+            (Inactive, 400, "LOGIN_BAD_CREDENTIALS"),
+            (
+                CodeRejected(DiscordError::Unauthorized),
+                400,
+                "OAUTH_CODE_REJECTED",
+            ),
+            (ReauthRequired, 401, "DISCORD_REAUTH_REQUIRED"),
+            (
+                RateLimited {
+                    retry_after: Duration::from_millis(1500),
+                },
+                429,
+                "DISCORD_RATE_LIMITED",
+            ),
+            (
+                DiscordUnavailable(discord_down()),
+                502,
+                "DISCORD_UNAVAILABLE",
+            ),
+            (NotFound, 404, "Not Found"),
+            (
+                Err::<(), _>(std::fmt::Error)
+                    .internal("testing")
+                    .unwrap_err(),
+                500,
+                "Internal Server Error",
+            ),
+            (
+                PortalError::startup("testing", std::fmt::Error),
+                500,
+                "Internal Server Error",
+            ),
+            (
+                Store(store::StoreError::UserAlreadyExists),
+                500,
+                "Internal Server Error",
+            ),
+            (
+                Io(std::io::Error::other("disk")),
+                500,
+                "Internal Server Error",
+            ),
+        ];
+        for (e, _, _) in &rows {
+            match e {
+                Unauthorized
+                | OAuthDenied { .. }
+                | MissingCodeOrState
+                | StateDecode
+                | StateExpired
+                | InvalidState
+                | NoVerifiedEmail
+                | UserAlreadyExists
+                | Inactive
+                | CodeRejected(_)
+                | ReauthRequired
+                | RateLimited { .. }
+                | DiscordUnavailable(_)
+                | NotFound
+                | Internal { .. }
+                | Startup { .. }
+                | Store(_)
+                | Io(_) => {}
+            }
+        }
+        rows
+    }
+
+    #[tokio::test]
+    async fn every_variant_has_its_status_and_detail() {
+        for (error, status, detail) in every_variant() {
+            let name = format!("{error:?}");
+            assert_eq!(error.status().as_u16(), status, "{name}");
+            assert_eq!(error.detail(), detail, "{name}");
+            let response = error.into_response();
+            assert_eq!(response.status().as_u16(), status, "{name}");
+            assert!(
+                response.extensions().get::<RequestError>().is_some(),
+                "{name}: the error waits for the middleware"
+            );
+            let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(json, serde_json::json!({ "detail": detail }), "{name}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let response = PortalError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let e = Err::<(), _>(std::io::Error::other("connection reset"))
+            .internal("rendering a page")
+            .unwrap_err();
+        assert_eq!(
+            Chain(&e).to_string(),
+            "internal error while rendering a page: connection reset"
+        );
+        let e = PortalError::DiscordUnavailable(discord_down());
+        assert_eq!(
+            Chain(&e).to_string(),
+            "Discord is unavailable: Discord server error 503"
+        );
+        // A cause already quoted by its parent is not said twice.
+        #[derive(Debug, thiserror::Error)]
+        #[error("database error: {0}")]
+        struct Quoting(#[source] std::io::Error);
+        let e = Quoting(std::io::Error::other("refused"));
+        assert_eq!(Chain(&e).to_string(), "database error: refused");
+    }
+}

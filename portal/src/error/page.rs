@@ -1,0 +1,100 @@
+//! What a person sees for each error on a browser route: a title and a
+//! message (kept apart from the API's `detail` codes, so the wording can
+//! change or be translated without touching the API).
+
+use std::borrow::Cow;
+
+use axum::http::StatusCode;
+
+use super::PortalError;
+
+/// What the HTML layer needs to render an error page.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: Cow<'static, str>,
+    /// The API's `detail`, shown small for support requests.
+    pub code: Cow<'static, str>,
+    /// Send the browser to the login page instead of showing a page.
+    pub to_login: bool,
+    /// The session must be dropped too (its Discord authorization is gone).
+    pub clear_session: bool,
+}
+
+impl PortalError {
+    pub fn page(&self) -> ErrorPage {
+        ErrorPage {
+            status: self.status(),
+            title: self.title(),
+            message: self.message(),
+            code: self.detail(),
+            to_login: matches!(
+                self,
+                PortalError::Unauthorized | PortalError::ReauthRequired
+            ),
+            clear_session: matches!(self, PortalError::ReauthRequired),
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        use PortalError::*;
+        match self {
+            Unauthorized => "Please sign in",
+            ReauthRequired => "Please sign in again",
+            OAuthDenied { .. } => "Login cancelled",
+            MissingCodeOrState => "Incomplete login",
+            StateDecode | InvalidState => "Login link not valid",
+            StateExpired => "Login link expired",
+            NoVerifiedEmail => "Verified email needed",
+            UserAlreadyExists => "Account already exists",
+            Inactive => "Account disabled",
+            CodeRejected(_) => "Login failed",
+            RateLimited { .. } => "Discord is busy",
+            DiscordUnavailable(_) => "Discord is unavailable",
+            NotFound => "Not found",
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Something went wrong",
+        }
+    }
+
+    fn message(&self) -> Cow<'static, str> {
+        use PortalError::*;
+        Cow::Borrowed(match self {
+            Unauthorized => "Sign in with Discord to continue.",
+            ReauthRequired => {
+                "Your Discord authorization has expired or was revoked. Sign in again to continue."
+            }
+            OAuthDenied { .. } => {
+                "You did not authorize Guildhall on Discord, so you are not signed in. You can try again whenever you like."
+            }
+            MissingCodeOrState => {
+                "Discord's answer was missing part of the login. Please start again."
+            }
+            StateDecode | InvalidState => {
+                "This login link is invalid or was already used. Please start the login again from this browser."
+            }
+            StateExpired => "This login took too long and the link expired. Please start again.",
+            NoVerifiedEmail => {
+                "Your Discord account has no verified email address. Verify your email in Discord's settings, then sign in again."
+            }
+            UserAlreadyExists => {
+                "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
+            }
+            Inactive => "Your account is disabled. Contact the administrator.",
+            CodeRejected(_) => "Discord did not accept the login. Please start again.",
+            RateLimited { retry_after } => {
+                return Cow::Owned(format!(
+                    "Discord asked us to slow down. Please try again in {} seconds.",
+                    PortalError::retry_after_secs(*retry_after)
+                ));
+            }
+            DiscordUnavailable(_) => {
+                "We could not reach Discord to load your servers. Please try again in a moment."
+            }
+            NotFound => "There is nothing here — or you are not a member of that server.",
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => {
+                "An internal error occurred. It has been logged; please try again."
+            }
+        })
+    }
+}

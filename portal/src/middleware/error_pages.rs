@@ -1,0 +1,79 @@
+//! Browser routes: an error becomes an HTML page with the same status, and
+//! "not signed in" becomes a redirect to the login page that comes back
+//! here. The API (`/api/…`) keeps its JSON.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::error::{ErrorPage, RequestError};
+use crate::pages::render;
+use crate::session::cookies;
+
+pub async fn error_pages(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let here = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let response = next.run(request).await;
+    let Some(RequestError(error)) = response.extensions().get::<RequestError>() else {
+        return response;
+    };
+    let page = error.page();
+    if page.to_login {
+        return to_login(&app, &page, &here);
+    }
+    let mut rendered = render_page(&app, page);
+    // Keep headers the handler set (Retry-After, cleared cookies).
+    for (name, value) in response.headers() {
+        if name == header::RETRY_AFTER || name == header::SET_COOKIE {
+            rendered.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    rendered
+}
+
+/// 303 to the sign-in page, which sends the person back to `here` after
+/// login; with the session cookie cleared when its Discord authorization is
+/// gone.
+fn to_login(app: &AppState, page: &ErrorPage, here: &str) -> Response {
+    let mut location = String::from("/?");
+    if page.clear_session {
+        location.push_str("reauth=1&");
+    }
+    location.push_str("next=");
+    location.extend(url::form_urlencoded::byte_serialize(here.as_bytes()));
+    let mut redirect = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    if page.clear_session
+        && let Ok(cleared) = cookies::cleared_session_cookie(&app.config.session)
+    {
+        redirect.headers_mut().append(header::SET_COOKIE, cleared);
+    }
+    redirect
+}
+
+fn render_page(app: &AppState, page: ErrorPage) -> Response {
+    let (action_url, action_label) = match page.status {
+        StatusCode::BAD_REQUEST => ("/", "Back to sign in"),
+        _ => ("/discord/guilds", "Back to your servers"),
+    };
+    let ctx = minijinja::context! {
+        title => page.title,
+        message => page.message,
+        code => page.code,
+        action_url,
+        action_label,
+        demo => app.config.demo,
+    };
+    match render(app, "error.html", ctx) {
+        Ok(html) => (page.status, html).into_response(),
+        // The page about an error must not fail in turn: its title will do.
+        Err(_) => (page.status, page.title).into_response(),
+    }
+}

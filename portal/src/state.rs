@@ -1,0 +1,108 @@
+//! What every handler shares: the configuration and the services built from
+//! it once at start-up.
+
+use std::sync::Arc;
+
+use axum::http::HeaderValue;
+use discord::DiscordClient;
+use guilds::{GuildListing, ListingConfig};
+use minijinja::Environment;
+use store::Store;
+
+use crate::config::PortalConfig;
+use crate::error::PortalError;
+use crate::metrics::Metrics;
+use crate::middleware::security_headers::content_security_policy;
+use crate::oauth_state::LoginStateSigner;
+use crate::page_cache::PageCache;
+use crate::pages;
+use crate::session::token::SessionTokens;
+use crate::session::user_cache::UserCache;
+
+/// Users whose rows the session check keeps in memory at most.
+const USER_CACHE_CAPACITY: usize = 10_000;
+/// Rendered guild pages and JSON kept in memory at most, in bytes (a page of
+/// 50 guilds is about 30 kB).
+const PAGE_CACHE_BYTES: usize = 16 << 20;
+
+/// Everything a handler may need. One `Arc`: every extractor and middleware
+/// clones the state per request, and cloning the parts one by one (the
+/// token validator owns hash sets) showed up in profiles.
+#[derive(Clone)]
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
+    pub config: PortalConfig,
+    pub store: Store,
+    pub discord: DiscordClient,
+    pub listing: GuildListing,
+    /// Issues and checks session tokens.
+    pub session_tokens: SessionTokens,
+    /// Signs and checks the OAuth `state` of logins under way.
+    pub login_states: LoginStateSigner,
+    pub templates: Environment<'static>,
+    pub csp: HeaderValue,
+    pub metrics: Arc<Metrics>,
+    /// Session users' rows, reused for `USER_CACHE_TTL_SECONDS`.
+    pub user_cache: UserCache,
+    /// Rendered guild pages and JSON, reused while the listing is unchanged.
+    pub page_cache: PageCache,
+}
+
+impl AppState {
+    /// Everything but the store is derived from the configuration.
+    pub fn new(config: PortalConfig, store: Store) -> Result<Self, PortalError> {
+        let metrics = Arc::new(Metrics::default());
+        let observer = {
+            let metrics = metrics.clone();
+            Arc::new(move |route: &'static str, status: u16| metrics.discord_call(route, status))
+        };
+        let discord = DiscordClient::with_observer(config.discord.clone(), Some(observer))
+            .map_err(|e| PortalError::startup("building the Discord client", e))?;
+        let listing = GuildListing::new(
+            store.clone(),
+            discord.clone(),
+            ListingConfig {
+                cache_ttl: config.guilds.cache_ttl,
+                invite_permissions: config.guilds.bot_invite_permissions,
+                ..ListingConfig::default()
+            },
+        );
+        let templates =
+            pages::environment().map_err(|e| PortalError::startup("compiling the templates", e))?;
+        let csp = HeaderValue::from_str(&content_security_policy(&config.discord.cdn_url))
+            .map_err(|e| PortalError::startup("putting DISCORD_CDN_URL in the CSP", e))?;
+        Ok(AppState(Arc::new(Services {
+            session_tokens: SessionTokens::new(
+                &config.session.auth_secret,
+                config.session.lifetime,
+            ),
+            user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
+            page_cache: PageCache::new(PAGE_CACHE_BYTES),
+            login_states: LoginStateSigner::new(&config.session.oauth_state_secret),
+            config,
+            store,
+            discord,
+            listing,
+            templates,
+            csp,
+            metrics,
+        })))
+    }
+
+    /// After a login or logout: what this replica remembers of the user is
+    /// read afresh on their next request.
+    pub fn forget_user(&self, user: store::UserId) {
+        self.listing.invalidate(user);
+        self.user_cache.forget(user);
+        self.page_cache.forget(user);
+    }
+}

@@ -1,0 +1,11 @@
+//! The portal's integration tests, one binary (linking one per file cost
+//! more than running them): the real application on 127.0.0.1:0 against the
+//! stand-in Discord and real databases, and the real binary for start-up.
+
+mod common;
+
+mod browser;
+mod deployment;
+mod login_flow;
+mod sessions_and_pages;
+mod startup;
