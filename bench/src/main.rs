@@ -5,7 +5,11 @@
 //! `cargo run --release -p bench` runs everything and writes `BENCHMARKS.md`;
 //! `-- --quick` runs a few hundred requests per scenario, prints the table and
 //! fails when any request failed; `-- --no-build` skips the
-//! `cargo build --release -p portal -p bot` done first.
+//! `cargo build -p portal -p bot` done first. The portal and the bot are built
+//! with the bench's own profile: a smoke run (`cargo run -p bench -- --quick`,
+//! as CI does) reuses the debug binaries the tests just built instead of
+//! compiling everything again with optimisations; only a release build may
+//! write `BENCHMARKS.md`.
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -751,7 +755,12 @@ fn report(run: &Run, quick: bool) -> String {
     let _ = writeln!(out, "# Benchmarks\n");
     let _ = writeln!(
         out,
-        "Measured by `cargo run --release -p bench`{} on {} — {}.\n",
+        "Measured by `cargo run{} -p bench`{} on {} — {}.\n",
+        if cfg!(debug_assertions) {
+            ""
+        } else {
+            " --release"
+        },
         if quick { " -- --quick (smoke run)" } else { "" },
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         machine()
@@ -878,21 +887,32 @@ async fn main() -> Res<ExitCode> {
         eprintln!("usage: bench [--quick] [--no-build] (unknown argument {other:?})");
         return Ok(ExitCode::from(2));
     }
+    let release = !cfg!(debug_assertions);
+    if !quick && !release {
+        eprintln!(
+            "bench: a full run measures release builds: use `cargo run --release -p bench` (or `-- --quick` for a smoke run)"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let root = root();
     if build {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut args = vec!["build", "-p", "portal", "-p", "bot"];
+        if release {
+            args.push("--release");
+        }
         let status = Command::new(cargo)
             .current_dir(&root)
-            .args(["build", "--release", "-p", "portal", "-p", "bot"])
+            .args(&args)
             .status()
             .await?;
         if !status.success() {
-            return Err(format!("cargo build --release -p portal -p bot: {status}").into());
+            return Err(format!("cargo {}: {status}", args.join(" ")).into());
         }
     }
     let bins = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| root.join("target"), PathBuf::from)
-        .join("release");
+        .join(if release { "release" } else { "debug" });
     let dir = std::env::temp_dir().join(format!(
         "guildhall-bench-{}-{}",
         std::process::id(),

@@ -102,16 +102,10 @@ pub async fn client(
         // stand-in is ever reached this way, production keeps the limiter.
         http = http.proxy(proxy.as_str()).ratelimiter_disabled(true);
     }
-    // The bot needs no guild, channel, user or message from serenity's cache
-    // (presence is decided from events, see `presence`), and a cached guild
-    // costs ~20 kB: 2,500 guilds would be 50 MB.
-    let mut cache = serenity::cache::Settings::default();
-    cache.cache_guilds = false;
-    cache.cache_channels = false;
-    cache.cache_users = false;
-    cache.max_messages = 0;
+    // serenity is built without its cache: the bot needs no guild, channel,
+    // user or message kept in memory (presence is decided from events, see
+    // `presence`), and a cached guild cost ~20 kB: 2,500 guilds were 50 MB.
     ClientBuilder::new_with_http(http.build(), GatewayIntents::GUILDS)
-        .cache_settings(cache)
         .framework(framework(config))
         .event_handler(handler::PresenceHandler::new(presence))
         .await

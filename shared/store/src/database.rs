@@ -8,6 +8,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::migrations::Embedded;
 use crate::{StoreError, UrlError};
 
 /// Which database server `DATABASE_URL` points at.
@@ -174,10 +175,14 @@ impl Store {
 
     /// Applies this backend's migrations from `migrations/<backend>/`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = Embedded::of(self.backend())
+            .migrator()
+            .await
+            .map_err(StoreError::Migration)?;
         let result = match &self.db {
-            Db::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await,
-            Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await,
-            Db::MySql(pool) => sqlx::migrate!("../../migrations/mysql").run(pool).await,
+            Db::Sqlite(pool) => migrator.run(pool).await,
+            Db::Postgres(pool) => migrator.run(pool).await,
+            Db::MySql(pool) => migrator.run(pool).await,
         };
         result.map_err(StoreError::Migration)
     }

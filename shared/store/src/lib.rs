@@ -10,6 +10,7 @@ mod bot_guilds;
 mod database;
 mod dialect;
 mod error;
+mod migrations;
 mod oauth_accounts;
 mod oauth_callback;
 mod oauth_states;

@@ -9,7 +9,7 @@ pub type UserId = i32;
 
 /// A user as fastapi-users defines one, plus Guildhall's profile columns. The
 /// password hash is deliberately not loaded: nothing in Guildhall reads it.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: UserId,
     pub email: String,
@@ -22,6 +22,34 @@ pub struct User {
     pub last_seen: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+// By hand rather than `#[derive(sqlx::FromRow)]`: the derive needs sqlx's
+// macro crate, which builds every database driver a second time (see build.rs).
+impl<'r, R> sqlx::FromRow<'r, R> for User
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    UserId: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    DateTime<Utc>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(User {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            is_active: row.try_get("is_active")?,
+            is_superuser: row.try_get("is_superuser")?,
+            is_verified: row.try_get("is_verified")?,
+            nickname: row.try_get("nickname")?,
+            profile_img: row.try_get("profile_img")?,
+            sns_type: row.try_get("sns_type")?,
+            last_seen: row.try_get("last_seen")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
 }
 
 macro_rules! user_columns {
