@@ -135,7 +135,8 @@ impl DatabaseConfig {
         })?;
         Ok(DatabaseConfig {
             url: Secret::new(url),
-            connect_retry: seconds(env, "DATABASE_CONNECT_RETRY_SECONDS", 30)?,
+            connect_retry: env
+                .seconds("DATABASE_CONNECT_RETRY_SECONDS", Duration::from_secs(30))?,
         })
     }
 }
@@ -173,9 +174,10 @@ impl SessionConfig {
             oauth_state_secret,
             cookie_name: env.string("SESSION_COOKIE_NAME", "fastapiusersauth"),
             // Zero would be a session born expired.
-            lifetime: positive_seconds(env, "SESSION_LIFETIME_SECONDS", 3600)?,
+            lifetime: env
+                .positive_seconds("SESSION_LIFETIME_SECONDS", Duration::from_secs(3600))?,
             cookie_secure: env.flag("COOKIE_SECURE", true)?,
-            user_cache_ttl: seconds(env, "USER_CACHE_TTL_SECONDS", 2)?,
+            user_cache_ttl: env.seconds("USER_CACHE_TTL_SECONDS", Duration::from_secs(2))?,
         })
     }
 }
@@ -223,7 +225,7 @@ pub struct GuildsConfig {
 impl GuildsConfig {
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
         Ok(GuildsConfig {
-            cache_ttl: seconds(env, "GUILD_CACHE_TTL_SECONDS", 60)?,
+            cache_ttl: env.seconds("GUILD_CACHE_TTL_SECONDS", Duration::from_secs(60))?,
             bot_invite_permissions: env.parse(
                 "BOT_INVITE_PERMISSIONS",
                 0,
@@ -231,23 +233,6 @@ impl GuildsConfig {
             )?,
         })
     }
-}
-
-fn seconds(env: &Env, name: &str, default: u64) -> Result<Duration, EnvError> {
-    env.parse::<u64>(name, default, "a whole number of seconds")
-        .map(Duration::from_secs)
-}
-
-fn positive_seconds(env: &Env, name: &str, default: u64) -> Result<Duration, EnvError> {
-    let d = seconds(env, name, default)?;
-    if d.is_zero() {
-        return Err(EnvError::Invalid {
-            name: name.into(),
-            reason: "0".into(),
-            expected: "a positive number of seconds".into(),
-        });
-    }
-    Ok(d)
 }
 
 #[cfg(test)]

@@ -61,29 +61,15 @@ impl DiscordConfig {
         client_secret: Secret,
     ) -> Result<Self, EnvError> {
         let defaults = DiscordConfig::new(client_id, client_secret);
-        let seconds = |name: &str, default: Duration| -> Result<Duration, EnvError> {
-            env.parse::<u64>(name, default.as_secs(), "a whole number of seconds")
-                .map(Duration::from_secs)
-        };
-        // Zero would be a call that times out before it starts.
-        let positive = |name: &str, default: Duration| -> Result<Duration, EnvError> {
-            let d = seconds(name, default)?;
-            if d.is_zero() {
-                return Err(EnvError::Invalid {
-                    name: name.into(),
-                    reason: "0".into(),
-                    expected: "a positive number of seconds".into(),
-                });
-            }
-            Ok(d)
-        };
         Ok(DiscordConfig {
             api_url: env.url("DISCORD_API_URL", &defaults.api_url)?,
             authorize_url: env.url("DISCORD_AUTHORIZE_URL", &defaults.authorize_url)?,
             cdn_url: env.url("DISCORD_CDN_URL", &defaults.cdn_url)?,
-            connect_timeout: positive("DISCORD_CONNECT_TIMEOUT_SECONDS", defaults.connect_timeout)?,
-            request_timeout: positive("DISCORD_REQUEST_TIMEOUT_SECONDS", defaults.request_timeout)?,
-            max_rate_limit_wait: seconds(
+            connect_timeout: env
+                .positive_seconds("DISCORD_CONNECT_TIMEOUT_SECONDS", defaults.connect_timeout)?,
+            request_timeout: env
+                .positive_seconds("DISCORD_REQUEST_TIMEOUT_SECONDS", defaults.request_timeout)?,
+            max_rate_limit_wait: env.seconds(
                 "DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS",
                 defaults.max_rate_limit_wait,
             )?,

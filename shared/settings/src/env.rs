@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
+use std::time::Duration;
 
 use crate::Secret;
 
@@ -122,6 +123,26 @@ impl Env {
                     expected: expected.into(),
                 }),
         }
+    }
+
+    /// A whole number of seconds, `default` when unset.
+    pub fn seconds(&self, name: &str, default: Duration) -> Result<Duration, EnvError> {
+        self.parse::<u64>(name, default.as_secs(), "a whole number of seconds")
+            .map(Duration::from_secs)
+    }
+
+    /// Like [`Env::seconds`], refusing zero: a lifetime or timeout of zero
+    /// would be a session born expired or a call that fails before it starts.
+    pub fn positive_seconds(&self, name: &str, default: Duration) -> Result<Duration, EnvError> {
+        let d = self.seconds(name, default)?;
+        if d.is_zero() {
+            return Err(EnvError::Invalid {
+                name: name.into(),
+                reason: "0".into(),
+                expected: "a positive number of seconds".into(),
+            });
+        }
+        Ok(d)
     }
 
     /// Booleans as operators write them: true/false, 1/0, yes/no, on/off.
