@@ -7,5 +7,6 @@ mod common;
 mod browser;
 mod deployment;
 mod login_flow;
+mod refresh_across_replicas;
 mod sessions_and_pages;
 mod startup;
