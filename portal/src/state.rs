@@ -24,6 +24,9 @@ const USER_CACHE_CAPACITY: usize = 10_000;
 /// Rendered guild pages and JSON kept in memory at most, in bytes (a page of
 /// 50 guilds is about 30 kB).
 const PAGE_CACHE_BYTES: usize = 16 << 20;
+/// What a token refresh may take beyond the Discord call itself (storing the
+/// new pair), before another replica may take the refresh over.
+const REFRESH_LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Everything a handler may need. One `Arc`: every extractor and middleware
 /// clones the state per request, and cloning the parts one by one (the
@@ -73,6 +76,10 @@ impl AppState {
             ListingConfig {
                 cache_ttl: config.guilds.cache_ttl,
                 invite_permissions: config.guilds.bot_invite_permissions,
+                // Longer than the slowest refresh call this client makes.
+                refresh_lease: config.discord.request_timeout
+                    + config.discord.max_rate_limit_wait
+                    + REFRESH_LEASE_MARGIN,
                 ..ListingConfig::default()
             },
         );

@@ -62,6 +62,10 @@ pub enum PortalError {
     RateLimited { retry_after: Duration },
     #[error("Discord is unavailable")]
     DiscordUnavailable(#[source] DiscordError),
+    /// Another replica was still renewing the user's Discord token when this
+    /// request stopped waiting for it.
+    #[error("{0}")]
+    TokenRefreshPending(#[source] ListingError),
     #[error("not found")]
     NotFound,
     /// A failure of ours while answering a request (see [`IntoInternal`]).
@@ -123,6 +127,7 @@ impl PortalError {
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
+            TokenRefreshPending(_) => StatusCode::SERVICE_UNAVAILABLE,
             NotFound => StatusCode::NOT_FOUND,
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -148,6 +153,7 @@ impl PortalError {
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
             DiscordUnavailable(_) => "DISCORD_UNAVAILABLE",
+            TokenRefreshPending(_) => "DISCORD_TOKEN_REFRESH_PENDING",
             NotFound => "Not Found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
         })
@@ -165,6 +171,11 @@ impl From<ListingError> for PortalError {
             ListingError::ReauthRequired => PortalError::ReauthRequired,
             ListingError::RateLimited { retry_after } => PortalError::RateLimited { retry_after },
             ListingError::Discord(d) => PortalError::DiscordUnavailable(d),
+            e @ ListingError::RefreshPending { .. } => PortalError::TokenRefreshPending(e),
+            ListingError::RefreshTask(e) => PortalError::Internal {
+                context: "refreshing the Discord token",
+                source: e.into(),
+            },
             ListingError::Store(s) => PortalError::Store(s),
         }
     }
@@ -185,6 +196,12 @@ impl IntoResponse for PortalError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let PortalError::TokenRefreshPending(_) = &self {
+            // The lease it waited for has expired by now: a retry takes it.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
             .extensions_mut()
@@ -262,6 +279,13 @@ mod tests {
                 502,
                 "DISCORD_UNAVAILABLE",
             ),
+            (
+                TokenRefreshPending(ListingError::RefreshPending {
+                    waited: Duration::from_secs(31),
+                }),
+                503,
+                "DISCORD_TOKEN_REFRESH_PENDING",
+            ),
             (NotFound, 404, "Not Found"),
             (
                 Err::<(), _>(std::fmt::Error)
@@ -301,6 +325,7 @@ mod tests {
                 | ReauthRequired
                 | RateLimited { .. }
                 | DiscordUnavailable(_)
+                | TokenRefreshPending(_)
                 | NotFound
                 | Internal { .. }
                 | Startup { .. }

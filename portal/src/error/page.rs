@@ -52,6 +52,7 @@ impl PortalError {
             CodeRejected(_) => "Login failed",
             RateLimited { .. } => "Discord is busy",
             DiscordUnavailable(_) => "Discord is unavailable",
+            TokenRefreshPending(_) => "Still renewing your Discord sign-in",
             NotFound => "Not found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Something went wrong",
         }
@@ -90,6 +91,9 @@ impl PortalError {
             }
             DiscordUnavailable(_) => {
                 "We could not reach Discord to load your servers. Please try again in a moment."
+            }
+            TokenRefreshPending(_) => {
+                "Your Discord authorization is being renewed and that is taking longer than usual. Please reload the page in a moment."
             }
             NotFound => "There is nothing here — or you are not a member of that server.",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => {

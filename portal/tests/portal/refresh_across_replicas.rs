@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use discord_standin::StandIn;
+use discord_standin::{Fault, StandIn};
 use portal::session::token::SessionTokens;
 use settings::Secret;
 use store::testing::TestDatabase;
@@ -178,6 +178,12 @@ async fn one_refresh_per_round(backend: Backend) {
 
     for round in 0..ROUNDS {
         make_expiring(&store, user).await;
+        // A slow refresh, so that every round the other replica's requests
+        // arrive while it is under way.
+        standin.fault(
+            "/oauth2/token",
+            vec![Fault::Delay(Duration::from_millis(50))],
+        );
         let before = refreshes(&standin);
         let calls = (0..REQUESTS_PER_ROUND).map(|i| {
             let base = if i % 2 == 0 { &a.url } else { &b.url };

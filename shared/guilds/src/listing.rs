@@ -7,6 +7,7 @@ use chrono::Utc;
 use discord::{DiscordClient, DiscordError, GuildId, PartialGuild};
 use settings::Secret;
 use store::{OAuthAccount, Store, StoreError, TokenUpdate, UserId};
+use tracing::Instrument;
 
 use crate::cache::{BuiltView, GuildCache, Lookup};
 use crate::view::{self, GuildView};
@@ -29,6 +30,14 @@ pub struct ListingConfig {
     /// later; non-zero, so a busy page does not query the store per view.
     /// Zero asks on every view.
     pub presence_ttl: Duration,
+    /// Longest one replica holds the shared lease on refreshing an
+    /// account's token; past it, another replica may take over. Must exceed
+    /// one refresh call (Discord's request timeout and rate-limit wait) plus
+    /// storing the new pair, or two replicas could spend one refresh token.
+    pub refresh_lease: Duration,
+    /// How often a replica waiting for another's refresh looks for the pair
+    /// it stores.
+    pub refresh_poll: Duration,
 }
 
 impl Default for ListingConfig {
@@ -39,6 +48,8 @@ impl Default for ListingConfig {
             invite_permissions: 0,
             refresh_margin: Duration::from_secs(60),
             presence_ttl: Duration::from_secs(2),
+            refresh_lease: Duration::from_secs(30),
+            refresh_poll: Duration::from_millis(50),
         }
     }
 }
@@ -63,6 +74,13 @@ pub enum ListingError {
     RateLimited { retry_after: Duration },
     #[error("Discord is unavailable")]
     Discord(#[source] DiscordError),
+    /// Another replica held the refresh lease for longer than a refresh can
+    /// take, and it had not expired yet (clocks apart by more than a second).
+    #[error("another replica was still refreshing the Discord token after {:.1} s", waited.as_secs_f64())]
+    RefreshPending { waited: Duration },
+    /// The task refreshing the token panicked or was cancelled.
+    #[error("the Discord token refresh did not finish")]
+    RefreshTask(#[source] tokio::task::JoinError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -72,7 +90,9 @@ impl ListingError {
     fn allows_stale(&self) -> bool {
         matches!(
             self,
-            ListingError::RateLimited { .. } | ListingError::Discord(_)
+            ListingError::RateLimited { .. }
+                | ListingError::Discord(_)
+                | ListingError::RefreshPending { .. }
         )
     }
 }
@@ -241,12 +261,104 @@ impl GuildListing {
     }
 
     /// Must run under the user's lock: Discord refresh tokens are single-use,
-    /// so two concurrent refreshes would log the user out.
+    /// so two concurrent refreshes would log the user out. The lock keeps
+    /// this replica's requests to one refresher, which alone asks the
+    /// database; the refresh lease there keeps the other replicas out.
     #[tracing::instrument(skip_all, fields(user = user))]
     async fn fresh_token_locked(&self, user: UserId) -> Result<Secret, ListingError> {
+        let config = &self.inner.config;
+        let waiting_since = Instant::now();
+        // A lease lasts `refresh_lease`: by then its holder has stored the
+        // new pair, or its lease has expired and is ours to take. The second
+        // allows for the replicas' clocks differing a little.
+        let deadline = waiting_since + config.refresh_lease + Duration::from_secs(1);
+        let mut announced = false;
+        loop {
+            let account = self.account(user).await?;
+            if !self.expiring(&account) {
+                return Ok(account.access_token);
+            }
+            if account.refresh_token.is_none() {
+                return Err(ListingError::ReauthRequired);
+            }
+            let holder = lease_holder();
+            let now_ms = Utc::now().timestamp_millis();
+            let leased = self
+                .inner
+                .store
+                .take_refresh_lease(account.id, &holder, now_ms, config.refresh_lease)
+                .await?;
+            if leased {
+                // Its own task: once the refresh token is spent, the new pair
+                // must be stored even if the request that asked goes away.
+                let listing = self.clone();
+                let refresh = listing
+                    .refresh_under_lease(user, account.id, holder)
+                    .instrument(tracing::Span::current());
+                match tokio::spawn(refresh).await {
+                    Ok(Ok(Some(token))) => return Ok(token),
+                    // The user's account changed meanwhile: start over.
+                    Ok(Ok(None)) => continue,
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => return Err(ListingError::RefreshTask(e)),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(ListingError::RefreshPending {
+                    waited: waiting_since.elapsed(),
+                });
+            }
+            if !announced {
+                tracing::debug!(
+                    user,
+                    "another replica is refreshing the Discord token; waiting for it"
+                );
+                announced = true;
+            }
+            tokio::time::sleep(config.refresh_poll).await;
+        }
+    }
+
+    /// Refreshes account row `account_row` while `holder` holds its lease,
+    /// then lets the lease go. `None` when the user's account is no longer
+    /// that row.
+    async fn refresh_under_lease(
+        self,
+        user: UserId,
+        account_row: i32,
+        holder: String,
+    ) -> Result<Option<Secret>, ListingError> {
+        let result = self.refresh_leased(user, account_row).await;
+        if let Err(e) = self
+            .inner
+            .store
+            .release_refresh_lease(account_row, &holder)
+            .await
+        {
+            // Harmless but slow: other replicas wait for the lease to expire.
+            tracing::warn!(
+                user,
+                error = &e as &dyn std::error::Error,
+                "could not release the token refresh lease; it expires by itself"
+            );
+        }
+        result
+    }
+
+    async fn refresh_leased(
+        &self,
+        user: UserId,
+        account_row: i32,
+    ) -> Result<Option<Secret>, ListingError> {
+        // Read again under the lease: the previous holder may have stored a
+        // new pair between our first read and our taking the lease, and the
+        // refresh token we read then is spent.
         let account = self.account(user).await?;
+        if account.id != account_row {
+            return Ok(None);
+        }
         if !self.expiring(&account) {
-            return Ok(account.access_token);
+            return Ok(Some(account.access_token));
         }
         let Some(refresh) = account.refresh_token.clone() else {
             return Err(ListingError::ReauthRequired);
@@ -261,14 +373,15 @@ impl GuildListing {
                 };
                 self.inner.store.update_tokens(account.id, &update).await?;
                 tracing::info!(user, "refreshed the Discord access token");
-                Ok(token.access_token)
+                Ok(Some(token.access_token))
             }
             Err(DiscordError::InvalidGrant { .. }) => {
-                // Another portal replica may have refreshed first, spending the
-                // refresh token we read: its new pair is in the store.
+                // Nobody else spends the token while we hold the lease —
+                // except a replica of an older version, which takes none: if
+                // it stored a new pair meanwhile, that pair is good.
                 let reread = self.account(user).await?;
                 if reread.access_token != account.access_token && !self.expiring(&reread) {
-                    Ok(reread.access_token)
+                    Ok(Some(reread.access_token))
                 } else {
                     Err(ListingError::ReauthRequired)
                 }
@@ -355,4 +468,10 @@ impl GuildListing {
             stale,
         }
     }
+}
+
+/// A fresh name for one attempt at the refresh lease: the lease is released
+/// only by the attempt that took it.
+fn lease_holder() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }

@@ -258,3 +258,124 @@ async fn revoked_is_reauth_and_discord_down_serves_stale() {
     })
     .await;
 }
+
+/// Two listings on one store stand for two portal replicas: each has its own
+/// in-process single-flight, and only the lease in the database keeps them
+/// from both spending the single-use refresh token.
+#[tokio::test]
+async fn two_replicas_refresh_once_between_them() {
+    each_backend(|store, backend| async move {
+        let mut f = fixture();
+        f.access_token_lifetime = 30;
+        let (standin, a, user) = setup(&store, f, Duration::ZERO).await;
+        standin.update_fixture(|f| f.access_token_lifetime = 604_800);
+        let b = GuildListing::new(
+            store.clone(),
+            discord_client(&standin),
+            ListingConfig {
+                cache_ttl: Duration::ZERO,
+                ..ListingConfig::default()
+            },
+        );
+        // A slow refresh: the other replica's requests arrive meanwhile.
+        standin.fault(
+            "/oauth2/token",
+            vec![Fault::Delay(Duration::from_millis(100))],
+        );
+        let calls = (0..8).map(|i| {
+            let listing = if i % 2 == 0 { a.clone() } else { b.clone() };
+            async move { listing.for_user(user).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            assert!(r.is_ok(), "{backend:?}: {r:?}");
+        }
+        assert_eq!(refreshes(&standin), 1, "{backend:?}");
+    })
+    .await;
+}
+
+/// A replica that died holding the lease blocks the others only until the
+/// lease expires; then one of them takes it over and refreshes.
+#[tokio::test]
+async fn a_lease_left_by_a_dead_replica_is_taken_over_when_it_expires() {
+    each_backend(|store, backend| async move {
+        let mut f = fixture();
+        f.access_token_lifetime = 30;
+        let lease = Duration::from_millis(300);
+        let config = ListingConfig {
+            cache_ttl: Duration::ZERO,
+            refresh_lease: lease,
+            refresh_poll: Duration::from_millis(20),
+            ..ListingConfig::default()
+        };
+        let (standin, listing, user) = setup_with(&store, f, config).await;
+        let account = store
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap()
+            .unwrap();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        assert!(
+            store
+                .take_refresh_lease(account.id, "dead-replica", now_ms, lease)
+                .await
+                .unwrap()
+        );
+        // (That the wait respects a live lease is the next test's.)
+        let listing = listing.for_user(user).await;
+        assert!(listing.is_ok(), "{backend:?}: {listing:?}");
+        assert_eq!(refreshes(&standin), 1, "{backend:?}");
+    })
+    .await;
+}
+
+/// A lease that outlives every refresh this replica could make (the other
+/// replica's clock runs ahead) ends the wait with a typed error, never a
+/// second refresh.
+#[tokio::test]
+async fn waiting_for_another_replica_is_bounded() {
+    each_backend(|store, backend| async move {
+        let mut f = fixture();
+        f.access_token_lifetime = 30;
+        let config = ListingConfig {
+            cache_ttl: Duration::ZERO,
+            refresh_lease: Duration::from_millis(100),
+            refresh_poll: Duration::from_millis(20),
+            ..ListingConfig::default()
+        };
+        let (standin, listing, user) = setup_with(&store, f, config).await;
+        let account = store
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap()
+            .unwrap();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        store
+            .take_refresh_lease(account.id, "slow-replica", now_ms, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let r = listing.for_user(user).await;
+        assert!(
+            matches!(r, Err(ListingError::RefreshPending { .. })),
+            "{backend:?}: {r:?}"
+        );
+        assert_eq!(refreshes(&standin), 0, "{backend:?}");
+    })
+    .await;
+}
+
+fn discord_client(standin: &StandIn) -> DiscordClient {
+    let mut c = DiscordConfig::new("42", Secret::new("s3cret"));
+    c.api_url = standin.api_url();
+    c.authorize_url = standin.authorize_url();
+    c.cdn_url = standin.cdn_url();
+    DiscordClient::new(c).unwrap()
+}
+
+fn refreshes(standin: &StandIn) -> usize {
+    standin
+        .requests()
+        .iter()
+        .filter(|r| r.body.contains("grant_type=refresh_token"))
+        .count()
+}

@@ -15,6 +15,7 @@ mod oauth_accounts;
 mod oauth_callback;
 mod oauth_states;
 mod password;
+mod refresh_leases;
 mod users;
 
 #[cfg(feature = "testing")]
