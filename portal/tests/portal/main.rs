@@ -9,4 +9,5 @@ mod deployment;
 mod login_flow;
 mod refresh_across_replicas;
 mod sessions_and_pages;
+mod sessions_revocation;
 mod startup;
