@@ -9,3 +9,25 @@ CREATE TABLE oauth_refresh_leases (
     holder VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     expires_at_ms BIGINT NOT NULL
 ) ENGINE = InnoDB;
+
+-- Session tokens ended by a logout before their `exp`: the SHA-256 of the
+-- token (hex), never the token, kept until that `exp` and pruned after.
+-- Lower-case hex needs no binary collation (sqlx reads a _bin column back
+-- as VARBINARY).
+CREATE TABLE revoked_session_tokens (
+    token_hash VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    expires_at BIGINT NOT NULL,
+    KEY ix_revoked_session_tokens_user (user_id, expires_at),
+    KEY ix_revoked_session_tokens_expires (expires_at),
+    CONSTRAINT fk_revoked_session_tokens_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB;
+
+-- "Log out everywhere": every session of the user issued at or before
+-- `revoked_before` (epoch seconds) is refused. The session token has no
+-- `iat`; its issue time is `exp` minus SESSION_LIFETIME_SECONDS.
+CREATE TABLE session_cutoffs (
+    user_id INTEGER NOT NULL PRIMARY KEY,
+    revoked_before BIGINT NOT NULL,
+    CONSTRAINT fk_session_cutoffs_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE = InnoDB;

@@ -26,6 +26,10 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/discord/logout", post(routes::logout::browser_logout))
         .route(
+            "/discord/logout-everywhere",
+            post(routes::logout::browser_logout_everywhere),
+        )
+        .route(
             "/static/guildhall.css",
             get(routes::static_files::stylesheet),
         )
@@ -38,6 +42,10 @@ pub fn router(app: AppState) -> Router {
         .route(
             "/api/v1/auth/cookie/logout",
             post(routes::logout::api_logout),
+        )
+        .route(
+            "/api/v1/auth/sessions/revoke-all",
+            post(routes::logout::api_revoke_all),
         )
         .route("/api/v1/users/me", get(api::users::me))
         .route("/api/v1/discord/guilds", get(api::guilds::list))

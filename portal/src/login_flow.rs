@@ -117,10 +117,7 @@ async fn callback(
     let identity = discord_identity(app, code, &verified, redirect_uri).await?;
     let (user, outcome) = link_user(app, &identity).await?;
     let user = record_profile(app, user, &identity.user).await?;
-    let session = app
-        .session_tokens
-        .issue(user.id)
-        .internal("signing a session token")?;
+    let session = crate::session::revocation::new_session(app, user.id).await?;
     app.metrics.login(outcome.as_str());
     Ok(LoggedIn {
         next: next_path::sanitize(verified.next.as_deref()),

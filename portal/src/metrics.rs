@@ -1,6 +1,7 @@
 //! Prometheus metrics for `GET /metrics`: requests by route and status with
 //! latency histograms, Discord calls by route and status (429s included),
-//! guild-cache hits and misses, and logins by outcome. A small registry of
+//! guild-cache hits and misses, logins by outcome, and refused requests by
+//! reason. A small registry of
 //! our own: a handful of counters does not warrant a metrics framework.
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,6 +37,7 @@ struct Inner {
     routes: HashMap<String, RouteStats>,
     discord: BTreeMap<(&'static str, u16), u64>,
     logins: BTreeMap<&'static str, u64>,
+    refusals: BTreeMap<&'static str, u64>,
 }
 
 #[derive(Default)]
@@ -81,6 +83,12 @@ impl Metrics {
         *lock(&self.inner).logins.entry(outcome).or_default() += 1;
     }
 
+    /// A request refused for `reason` (a snake_case label, e.g.
+    /// `csrf_origin_mismatch`).
+    pub fn refusal(&self, reason: &'static str) {
+        *lock(&self.inner).refusals.entry(reason).or_default() += 1;
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, cache: CacheStats) -> String {
         let inner = lock(&self.inner);
@@ -93,6 +101,7 @@ impl Metrics {
         write_discord_calls(&mut out, &inner.discord);
         write_guild_cache(&mut out, cache);
         write_logins(&mut out, &inner.logins);
+        write_refusals(&mut out, &inner.refusals);
         out
     }
 }
@@ -208,6 +217,23 @@ fn write_logins(out: &mut String, logins: &BTreeMap<&'static str, u64>) {
     }
 }
 
+/// Reasons appear once they have happened.
+fn write_refusals(out: &mut String, refusals: &BTreeMap<&'static str, u64>) {
+    family(
+        out,
+        "guildhall_refusals_total",
+        "counter",
+        "Requests refused, by reason.",
+    );
+    for (reason, n) in refusals {
+        let _ = writeln!(
+            out,
+            "guildhall_refusals_total{{reason=\"{}\"}} {n}",
+            escape(reason)
+        );
+    }
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -225,6 +251,8 @@ mod tests {
         m.request("/discord/guilds", 200, Duration::from_millis(3));
         m.discord_call("GET /users/@me/guilds", 429);
         m.login("register");
+        m.refusal("csrf_origin_mismatch");
+        m.refusal("csrf_origin_mismatch");
         let text = m.render(CacheStats {
             hits: 2,
             misses: 1,
@@ -241,5 +269,6 @@ mod tests {
         assert!(text.contains("guildhall_guild_cache_total{result=\"hit\"} 2"));
         assert!(text.contains("guildhall_logins_total{outcome=\"register\"} 1"));
         assert!(text.contains("guildhall_logins_total{outcome=\"refused\"} 0"));
+        assert!(text.contains("guildhall_refusals_total{reason=\"csrf_origin_mismatch\"} 2"));
     }
 }

@@ -52,6 +52,13 @@ pub enum PortalError {
     UserAlreadyExists,
     #[error("the user is inactive")]
     Inactive,
+    /// A cookie-authenticated request to end sessions came from another
+    /// site (cross-site request forgery, or a sibling subdomain).
+    #[error("refused a cookie-authenticated request from another site ({seen})")]
+    CrossOrigin {
+        /// What `Origin` and `Sec-Fetch-Site` said, cut short.
+        seen: String,
+    },
     /// Discord refused the authorization code (expired, reused, wrong verifier).
     #[error("Discord refused the authorization code")]
     CodeRejected(#[source] DiscordError),
@@ -125,6 +132,7 @@ impl PortalError {
             | UserAlreadyExists
             | Inactive
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
+            CrossOrigin { .. } => StatusCode::FORBIDDEN,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
             TokenRefreshPending(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -149,6 +157,7 @@ impl PortalError {
             NoVerifiedEmail => "OAUTH_NOT_AVAILABLE_EMAIL",
             UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
             Inactive => "LOGIN_BAD_CREDENTIALS",
+            CrossOrigin { .. } => "CSRF_ORIGIN_MISMATCH",
             CodeRejected(_) => "OAUTH_CODE_REJECTED",
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
@@ -262,6 +271,13 @@ mod tests {
             (UserAlreadyExists, 400, "OAUTH_USER_ALREADY_EXISTS"),
             (Inactive, 400, "LOGIN_BAD_CREDENTIALS"),
             (
+                CrossOrigin {
+                    seen: "Origin: https://evil.example".into(),
+                },
+                403,
+                "CSRF_ORIGIN_MISMATCH",
+            ),
+            (
                 CodeRejected(DiscordError::Unauthorized),
                 400,
                 "OAUTH_CODE_REJECTED",
@@ -321,6 +337,7 @@ mod tests {
                 | NoVerifiedEmail
                 | UserAlreadyExists
                 | Inactive
+                | CrossOrigin { .. }
                 | CodeRejected(_)
                 | ReauthRequired
                 | RateLimited { .. }

@@ -49,6 +49,7 @@ impl PortalError {
             NoVerifiedEmail => "Verified email needed",
             UserAlreadyExists => "Account already exists",
             Inactive => "Account disabled",
+            CrossOrigin { .. } => "Request from another site refused",
             CodeRejected(_) => "Login failed",
             RateLimited { .. } => "Discord is busy",
             DiscordUnavailable(_) => "Discord is unavailable",
@@ -82,6 +83,9 @@ impl PortalError {
                 "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
             }
             Inactive => "Your account is disabled. Contact the administrator.",
+            CrossOrigin { .. } => {
+                "This request came from another site, so Guildhall refused it and nothing changed. To sign out, use the Log out button on Guildhall's own pages."
+            }
             CodeRejected(_) => "Discord did not accept the login. Please start again.",
             RateLimited { retry_after } => {
                 return Cow::Owned(format!(

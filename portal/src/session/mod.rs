@@ -1,7 +1,10 @@
-//! Sessions: the fastapi-users-compatible JWT, its cookie, and the extractors
-//! that turn a request into the signed-in user.
+//! Sessions: the fastapi-users-compatible JWT, its cookie, the extractors
+//! that turn a request into the signed-in user, ending sessions early, and
+//! the same-origin check on the routes that do.
 
 pub mod cookies;
 pub mod current_user;
+pub mod revocation;
+pub mod same_origin;
 pub mod token;
 pub mod user_cache;

@@ -34,6 +34,13 @@ pub enum TokenError {
     Signing(#[source] jsonwebtoken::errors::Error),
 }
 
+/// A token that verified: whose it is and until when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedSession {
+    pub user: UserId,
+    pub exp: i64,
+}
+
 #[derive(Clone)]
 pub struct SessionTokens {
     encoding: EncodingKey,
@@ -70,8 +77,23 @@ impl SessionTokens {
     }
 
     pub fn issue(&self, user: UserId) -> Result<Secret, TokenError> {
-        let exp = chrono::Utc::now().timestamp() + self.lifetime.as_secs() as i64;
-        self.issue_with_exp(user, exp)
+        let now = chrono::Utc::now().timestamp();
+        self.issue_with_exp(user, self.exp_for(now))
+    }
+
+    /// When a token expiring at `exp` was issued. The token has no `iat`
+    /// (fastapi-users writes none): every session lives `lifetime`.
+    pub fn issued_at(&self, exp: i64) -> i64 {
+        exp - self.lifetime_secs()
+    }
+
+    /// The `exp` of a token issued at `issued_at` (epoch seconds).
+    pub fn exp_for(&self, issued_at: i64) -> i64 {
+        issued_at.saturating_add(self.lifetime_secs())
+    }
+
+    fn lifetime_secs(&self) -> i64 {
+        i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX)
     }
 
     pub fn issue_with_exp(&self, user: UserId, exp: i64) -> Result<Secret, TokenError> {
@@ -88,10 +110,16 @@ impl SessionTokens {
     /// The user id a valid token names. Whether that user exists and is active
     /// is the caller's check.
     pub fn verify(&self, token: &str) -> Result<UserId, TokenError> {
+        self.verify_session(token).map(|session| session.user)
+    }
+
+    /// [`Self::verify`], with the token's `exp`.
+    pub fn verify_session(&self, token: &str) -> Result<VerifiedSession, TokenError> {
         use jsonwebtoken::errors::ErrorKind;
         #[derive(Deserialize)]
         struct Sub {
             sub: serde_json::Value,
+            exp: i64,
         }
         let data =
             jsonwebtoken::decode::<Sub>(token, &self.decoding, &self.validation).map_err(|e| {
@@ -101,12 +129,16 @@ impl SessionTokens {
                 }
             })?;
         // fastapi-users requires `sub` to be a string holding a valid id.
-        match data.claims.sub {
+        let user = match data.claims.sub {
             serde_json::Value::String(s) => s
                 .parse::<UserId>()
                 .map_err(|_| TokenError::BadSubject("sub is not a user id")),
             _ => Err(TokenError::BadSubject("sub is not a string")),
-        }
+        }?;
+        Ok(VerifiedSession {
+            user,
+            exp: data.claims.exp,
+        })
     }
 }
 
@@ -182,6 +214,27 @@ mod tests {
             SECRET,
         );
         assert_eq!(tokens().verify(&plain).ok(), Some(8));
+    }
+
+    #[test]
+    fn a_session_knows_its_expiry_and_so_when_it_was_issued() {
+        let t = tokens();
+        let minted_exp = in_an_hour() - 10;
+        let minted = mint(
+            r#"{"alg":"HS256","typ":"JWT"}"#,
+            &format!(r#"{{"sub":"7","aud":["fastapi-users:auth"],"exp":{minted_exp}}}"#),
+            SECRET,
+        );
+        let session = t.verify_session(&minted).unwrap();
+        assert_eq!(
+            session,
+            VerifiedSession {
+                user: 7,
+                exp: minted_exp
+            }
+        );
+        assert_eq!(t.issued_at(session.exp), minted_exp - 3600);
+        assert_eq!(t.exp_for(t.issued_at(session.exp)), session.exp);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A real browser (Debian's headless chromium, driven through chromedriver)
 //! walks the whole flow: sign-in page → Login with Discord → the stand-in's
-//! consent page → Authorize → the guild overview → one guild → log out.
+//! consent page → Authorize → the guild overview → one guild → log out, then
+//! in again and "log out everywhere".
 //! Screenshots of the overview at desktop and phone widths are saved under
 //! `target/tmp/screenshots/` for people to look at.
 
@@ -210,6 +211,9 @@ async fn a_person_logs_in_sees_their_servers_and_logs_out() {
     std::fs::write(dir.join("guild-desktop.png"), b.screenshot().await.unwrap()).unwrap();
 
     // Log out: back to the sign-in page, and the overview needs a login again.
+    // The session the browser held is over on the server too (the form's
+    // POST carries the browser's own Origin / Sec-Fetch-Site headers).
+    let session = session_cookie(&b).await;
     b.find(Locator::Id("logout"))
         .await
         .unwrap()
@@ -235,8 +239,68 @@ async fn a_person_logs_in_sees_their_servers_and_logs_out() {
             .as_str()
             .contains("next=%2Fdiscord%2Fguilds")
     );
+    assert_eq!(
+        me_status(&app, &session).await,
+        401,
+        "logged out on the server"
+    );
+
+    // Sign in again, then "Log out everywhere".
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("authorize"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("logout-everywhere"))
+        .await
+        .unwrap();
+    let session = session_cookie(&b).await;
+    assert_eq!(me_status(&app, &session).await, 200);
+    b.find(Locator::Id("logout-everywhere"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("login"))
+        .await
+        .unwrap();
+    assert_eq!(me_status(&app, &session).await, 401, "every session ended");
 
     b.close().await.unwrap();
     app.stop().await;
     let _ = std::fs::remove_dir_all(profile);
+}
+
+/// The session cookie the browser holds (HttpOnly, so read through WebDriver).
+async fn session_cookie(b: &Client) -> String {
+    b.get_named_cookie("fastapiusersauth")
+        .await
+        .expect("the browser holds a session cookie")
+        .value()
+        .to_owned()
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    reqwest::Client::new()
+        .get(app.url("/api/v1/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

@@ -308,5 +308,7 @@ async fn logging_out_everywhere_ends_every_earlier_session() {
         .await
         .unwrap();
     assert_eq!(unauthenticated.status(), 401);
+    let spec: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(spec["paths"]["/api/v1/auth/sessions/revoke-all"]["post"].is_object());
     app.stop().await;
 }

@@ -16,6 +16,7 @@ mod oauth_callback;
 mod oauth_states;
 mod password;
 mod refresh_leases;
+mod revoked_sessions;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -25,6 +26,7 @@ pub use database::{Backend, ConnectOptions, Store};
 pub use error::{PasswordError, StoreError, UrlError};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
+pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
 pub use users::{Profile, User, UserId};
 
 /// Column limits from the schema, checked before writing so a long value is a
