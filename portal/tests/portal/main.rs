@@ -11,3 +11,4 @@ mod refresh_across_replicas;
 mod sessions_and_pages;
 mod sessions_revocation;
 mod startup;
+mod tokens_at_rest;

@@ -241,4 +241,23 @@ impl Store {
             });
         result.ok().flatten()
     }
+
+    /// An OAuth account's token columns exactly as stored (encrypted or
+    /// not), for tests of tokens at rest.
+    pub async fn raw_tokens_for_tests(
+        &self,
+        oauth_name: &str,
+        account_id: &str,
+    ) -> Option<(String, Option<String>)> {
+        const SQL: &str = "SELECT access_token, refresh_token FROM oauth_accounts WHERE oauth_name = $1 AND account_id = $2";
+        let result: Result<Option<(String, Option<String>)>, sqlx::Error> =
+            crate::dialect::on_pool!(self, |pool, q| {
+                sqlx::query_as(q(SQL))
+                    .bind(oauth_name)
+                    .bind(account_id)
+                    .fetch_optional(pool)
+                    .await
+            });
+        result.ok().flatten()
+    }
 }
