@@ -62,7 +62,7 @@ async fn not_found() -> PortalError {
     PortalError::NotFound
 }
 
-async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
+pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
     let options = ConnectOptions {
         retry_for: database.connect_retry,
         ..ConnectOptions::default()
@@ -114,7 +114,9 @@ pub async fn start(
     config: PortalConfig,
     listener: TcpListener,
 ) -> Result<RunningPortal, PortalError> {
-    let store = connect_store(&config.database).await?;
+    let store = connect_store(&config.database)
+        .await?
+        .with_token_key(config.token_encryption.key.as_ref());
     let app = AppState::new(config, store)?;
     let addr = listener.local_addr()?;
     let routes = router(app.clone());

@@ -26,6 +26,8 @@ pub struct PortalConfig {
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub guilds: GuildsConfig,
+    /// Discord tokens at rest.
+    pub token_encryption: TokenEncryptionConfig,
     pub log_format: LogFormat,
     /// Set by `--demo` only, never from the environment.
     pub demo: bool,
@@ -51,6 +53,7 @@ impl PortalConfig {
             discord: DiscordConfig::from_env(env, client_id, client_secret)?,
             login: LoginConfig::from_env(env)?,
             guilds: GuildsConfig::from_env(env)?,
+            token_encryption: TokenEncryptionConfig::from_env(env)?,
             log_format: LogFormat::from_env(env)?,
             demo,
         })
@@ -235,6 +238,43 @@ impl GuildsConfig {
     }
 }
 
+/// `TOKEN_ENCRYPTION_KEY`: with it, Discord access and refresh tokens are
+/// stored encrypted. Read on its own by `portal encrypt-tokens` and
+/// `decrypt-tokens`, which need nothing else but the database.
+#[derive(Debug, Clone, Default)]
+pub struct TokenEncryptionConfig {
+    pub key: Option<store::TokenKey>,
+}
+
+const TOKEN_KEY: &str = "TOKEN_ENCRYPTION_KEY";
+const TOKEN_KEY_FORMAT: &str = "32 random bytes in standard base64, e.g. `openssl rand -base64 32`";
+
+impl TokenEncryptionConfig {
+    /// Unset is fine (tokens stay plain text); a value that is not a key is
+    /// an error naming the variable.
+    pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let Some(text) = env.secret(TOKEN_KEY) else {
+            return Ok(TokenEncryptionConfig { key: None });
+        };
+        let key = store::TokenKey::from_base64(text.expose()).map_err(|e| EnvError::Invalid {
+            name: TOKEN_KEY.into(),
+            reason: e.to_string(),
+            expected: TOKEN_KEY_FORMAT.into(),
+        })?;
+        Ok(TokenEncryptionConfig { key: Some(key) })
+    }
+
+    /// The key the conversion commands cannot do without.
+    pub fn required_key(env: &Env) -> Result<store::TokenKey, EnvError> {
+        Self::from_env(env)?.key.ok_or_else(|| EnvError::Missing {
+            name: TOKEN_KEY.into(),
+            hint: format!(
+                "the key the tokens are (or are to be) encrypted with: {TOKEN_KEY_FORMAT} (see docs/deploy.md, \"Discord tokens at rest\")"
+            ),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +303,7 @@ mod tests {
         assert_eq!(c.discord.client_id, "123");
         assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
         assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
+        assert!(c.token_encryption.key.is_none());
         let printed = format!("{c:?}");
         assert!(!printed.contains("client-secret-value") && !printed.contains("0123456789abcdef"));
     }
@@ -309,6 +350,36 @@ mod tests {
         let deployment = Env::from_pairs([("DATABASE_URL", "postgres://db/guildhall")]);
         let c = PortalConfig::from_env(&deployment, true).unwrap();
         assert_eq!(c.database.url.expose(), DEMO_DATABASE_URL);
+    }
+
+    #[test]
+    fn a_token_key_is_32_bytes_of_base64_and_never_printed() {
+        let key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+        let mut env = full();
+        env.set("TOKEN_ENCRYPTION_KEY", key);
+        let c = PortalConfig::from_env(&env, false).unwrap();
+        assert!(c.token_encryption.key.is_some());
+        assert!(!format!("{c:?}").contains("q83vEjRW"));
+        assert!(TokenEncryptionConfig::required_key(&env).is_ok());
+
+        for bad in [
+            "not base64 at all!",
+            "c2hvcnQ=",
+            "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=q83v",
+        ] {
+            env.set("TOKEN_ENCRYPTION_KEY", bad);
+            let e = PortalConfig::from_env(&env, false).unwrap_err().to_string();
+            assert!(e.starts_with("TOKEN_ENCRYPTION_KEY is invalid"), "{e}");
+            assert!(
+                e.contains("openssl rand -base64 32") && !e.contains(bad),
+                "{e}"
+            );
+        }
+        let e = TokenEncryptionConfig::required_key(&Env::default()).unwrap_err();
+        assert!(
+            e.to_string().starts_with("TOKEN_ENCRYPTION_KEY is not set"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod routes;
 pub mod session;
 pub mod state;
+pub mod tokens_at_rest;
 
 pub use app::{RunningPortal, start};
 pub use config::PortalConfig;

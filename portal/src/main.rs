@@ -1,15 +1,18 @@
 use std::process::ExitCode;
 
-use portal::config::{DatabaseConfig, PortalConfig};
+use portal::config::{DatabaseConfig, PortalConfig, TokenEncryptionConfig};
 use portal::error::Chain;
 use settings::{Env, EnvError};
+use store::TokenForm;
 use telemetry::LogFormat;
 
-const USAGE: &str = "usage: portal [--demo] [migrate]
+const USAGE: &str = "usage: portal [--demo] [migrate | encrypt-tokens | decrypt-tokens]
 
   (no arguments)  run the portal (configuration from the environment and .env)
   --demo          run offline against a built-in stand-in for Discord
   migrate         apply database migrations and exit
+  encrypt-tokens  encrypt the stored Discord tokens with TOKEN_ENCRYPTION_KEY
+  decrypt-tokens  turn them back into plain text (needs the same key)
   --help          show this help";
 
 /// `RUST_LOG` when unset.
@@ -19,10 +22,13 @@ const DEFAULT_LOG_FILTER: &str = "info";
 async fn main() -> ExitCode {
     let mut demo = false;
     let mut migrate_only = false;
+    let mut convert_tokens = None;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--demo" => demo = true,
             "migrate" => migrate_only = true,
+            "encrypt-tokens" => convert_tokens = Some(TokenForm::Encrypted),
+            "decrypt-tokens" => convert_tokens = Some(TokenForm::Plain),
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
@@ -38,7 +44,18 @@ async fn main() -> ExitCode {
         Ok(env) => env,
         Err(e) => return config_error(e),
     };
-    let result = if migrate_only {
+    let result = if let Some(target) = convert_tokens {
+        // Like migrations: the database and the key, nothing else.
+        let (database, key, log_format) = match DatabaseConfig::from_env(&env).and_then(|d| {
+            let key = TokenEncryptionConfig::required_key(&env)?;
+            Ok((d, key, LogFormat::from_env(&env)?))
+        }) {
+            Ok(c) => c,
+            Err(e) => return config_error(e),
+        };
+        telemetry::init(log_format, DEFAULT_LOG_FILTER);
+        portal::tokens_at_rest::convert(&database, &key, target).await
+    } else if migrate_only {
         // Migrations need the database, not the Discord application.
         let (database, log_format) = match DatabaseConfig::from_env(&env)
             .and_then(|d| Ok((d, LogFormat::from_env(&env)?)))

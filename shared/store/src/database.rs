@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 
 use crate::migrations::Embedded;
+use crate::token_cipher::{TokenCipher, TokenKey};
 use crate::{StoreError, UrlError};
 
 /// Which database server `DATABASE_URL` points at.
@@ -71,6 +72,8 @@ impl Default for ConnectOptions {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Seals OAuth tokens on the way in, when a key was given.
+    pub(crate) cipher: Option<TokenCipher>,
 }
 
 impl std::fmt::Debug for Store {
@@ -78,6 +81,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("backend", &self.backend())
+            .field("tokens_encrypted", &self.cipher.is_some())
             .finish()
     }
 }
@@ -162,7 +166,15 @@ impl Store {
                 Db::MySql(pool)
             }
         };
-        Ok(Store { db })
+        Ok(Store { db, cipher: None })
+    }
+
+    /// With `key`, OAuth tokens are written encrypted from now on; rows in
+    /// either form are read. Without, they are written in plain text and an
+    /// encrypted row is an error.
+    pub fn with_token_key(mut self, key: Option<&TokenKey>) -> Self {
+        self.cipher = key.map(TokenCipher::new);
+        self
     }
 
     pub fn backend(&self) -> Backend {

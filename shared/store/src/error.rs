@@ -27,6 +27,8 @@ pub enum StoreError {
     Password(#[from] PasswordError),
     #[error("concurrent writers kept conflicting; gave up after {0} attempts")]
     Contention(u32),
+    #[error(transparent)]
+    TokenCipher(#[from] crate::token_cipher::TokenCipherError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }

@@ -17,6 +17,8 @@ mod oauth_states;
 mod password;
 mod refresh_leases;
 mod revoked_sessions;
+mod token_cipher;
+mod token_conversion;
 mod users;
 
 #[cfg(feature = "testing")]
@@ -27,6 +29,8 @@ pub use error::{PasswordError, StoreError, UrlError};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
 pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
+pub use token_cipher::{TokenCipherError, TokenKey, TokenKeyError};
+pub use token_conversion::{ConversionProgress, TokenForm};
 pub use users::{Profile, User, UserId};
 
 /// Column limits from the schema, checked before writing so a long value is a

@@ -2,10 +2,12 @@ use settings::Secret;
 
 use crate::dialect::on_pool;
 use crate::error::check_len;
+use crate::token_cipher::{from_stored, to_stored};
 use crate::{Store, StoreError, UserId, limits};
 
 /// A linked OAuth account (fastapi-users' `oauth_account` row). Tokens are
-/// [`Secret`]s so that printing an account never leaks them.
+/// [`Secret`]s so that printing an account never leaks them, and are
+/// decrypted when they were stored encrypted (see `token_cipher`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthAccount {
     pub id: i32,
@@ -29,20 +31,49 @@ type AccountRow = (
     Option<String>,
 );
 
-impl From<AccountRow> for OAuthAccount {
-    fn from(r: AccountRow) -> Self {
-        OAuthAccount {
+impl Store {
+    fn account_from_row(&self, r: AccountRow) -> Result<OAuthAccount, StoreError> {
+        let cipher = self.cipher.as_ref();
+        Ok(OAuthAccount {
             id: r.0,
             user_id: r.1,
             oauth_name: r.2,
-            access_token: Secret::new(r.3),
+            access_token: from_stored(cipher, ACCESS_TOKEN, r.3)?,
             expires_at: r.4,
-            refresh_token: r.5.map(Secret::new),
+            refresh_token: r
+                .5
+                .map(|t| from_stored(cipher, REFRESH_TOKEN, t))
+                .transpose()?,
             account_id: r.6,
             account_email: r.7,
-        }
+        })
+    }
+
+    /// The pair as it is written: encrypted when the store has a key. The
+    /// length limit applies to what is written.
+    pub(crate) fn stored_tokens(
+        &self,
+        access_token: &Secret,
+        refresh_token: Option<&Secret>,
+    ) -> Result<(Secret, Option<Secret>), StoreError> {
+        let cipher = self.cipher.as_ref();
+        let access = to_stored(cipher, ACCESS_TOKEN, access_token)?;
+        check_len(ACCESS_TOKEN, access.expose(), limits::TOKEN)?;
+        let refresh = match refresh_token {
+            Some(r) => {
+                let r = to_stored(cipher, REFRESH_TOKEN, r)?;
+                check_len(REFRESH_TOKEN, r.expose(), limits::TOKEN)?;
+                Some(r)
+            }
+            None => None,
+        };
+        Ok((access, refresh))
     }
 }
+
+/// The token columns, also the associated data of their encrypted form.
+pub(crate) const ACCESS_TOKEN: &str = "access_token";
+pub(crate) const REFRESH_TOKEN: &str = "refresh_token";
 
 /// New tokens from a refresh. Discord rotates refresh tokens, so both are
 /// written together or not at all.
@@ -51,16 +82,6 @@ pub struct TokenUpdate {
     pub access_token: Secret,
     pub expires_at: Option<i64>,
     pub refresh_token: Option<Secret>,
-}
-
-impl TokenUpdate {
-    pub(crate) fn validate(&self) -> Result<(), StoreError> {
-        check_len("access_token", self.access_token.expose(), limits::TOKEN)?;
-        if let Some(r) = &self.refresh_token {
-            check_len("refresh_token", r.expose(), limits::TOKEN)?;
-        }
-        Ok(())
-    }
 }
 
 impl Store {
@@ -78,7 +99,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(Into::into))
+        row.map(|r| self.account_from_row(r)).transpose()
     }
 
     pub async fn oauth_account_by_account_id(
@@ -94,7 +115,7 @@ impl Store {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(Into::into))
+        row.map(|r| self.account_from_row(r)).transpose()
     }
 
     /// Stores a refreshed token pair on account row `account_row_id`. Returns
@@ -104,13 +125,14 @@ impl Store {
         account_row_id: i32,
         update: &TokenUpdate,
     ) -> Result<bool, StoreError> {
-        update.validate()?;
+        let (access, refresh) =
+            self.stored_tokens(&update.access_token, update.refresh_token.as_ref())?;
         const SQL: &str = "UPDATE oauth_accounts SET access_token = $1, expires_at = $2, refresh_token = $3 WHERE id = $4";
         let affected = on_pool!(self, |pool, q| {
             sqlx::query(q(SQL))
-                .bind(update.access_token.expose())
+                .bind(access.expose())
                 .bind(update.expires_at)
-                .bind(update.refresh_token.as_ref().map(Secret::expose))
+                .bind(refresh.as_ref().map(Secret::expose))
                 .bind(account_row_id)
                 .execute(pool)
                 .await?

@@ -70,10 +70,14 @@ impl Store {
         check_len("oauth_name", cb.oauth_name, limits::OAUTH_NAME)?;
         check_len("account_id", cb.account_id, limits::ACCOUNT_ID)?;
         check_len("account_email", cb.account_email, limits::EMAIL)?;
-        check_len("access_token", cb.access_token.expose(), limits::TOKEN)?;
-        if let Some(r) = cb.refresh_token {
-            check_len("refresh_token", r.expose(), limits::TOKEN)?;
-        }
+        // From here on the tokens are in the form they are written in.
+        let (access_token, refresh_token) =
+            self.stored_tokens(cb.access_token, cb.refresh_token)?;
+        let cb = OAuthCallback {
+            access_token: &access_token,
+            refresh_token: refresh_token.as_ref(),
+            ..cb
+        };
 
         // Hashed lazily, at most once, and outside any transaction: it is slow.
         let mut password_hash: Option<String> = None;

@@ -1,11 +1,19 @@
 //! On every backend: the lease that lets one portal replica at a time
-//! refresh an account's Discord token, and ended sessions.
+//! refresh an account's Discord token, ended sessions, and tokens at rest.
 
 use std::time::Duration;
 
 use settings::Secret;
 use store::testing::each_backend;
-use store::{OAuthCallback, SessionEnded, SessionTokenHash, Store};
+use store::{
+    OAuthCallback, SessionEnded, SessionTokenHash, Store, StoreError, TokenCipherError, TokenForm,
+    TokenKey, TokenUpdate,
+};
+
+fn key(byte: u8) -> TokenKey {
+    use base64::Engine;
+    TokenKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([byte; 32])).unwrap()
+}
 
 /// An account row with tokens, for the lease and token tests.
 async fn account_row(store: &Store, account_id: &str) -> i32 {
@@ -259,6 +267,278 @@ async fn ended_sessions_are_read_with_the_user_row() {
             .await
             .unwrap();
         assert_eq!(cutoff(store.clone()).await, Some(now + 100), "{backend:?}");
+    })
+    .await;
+}
+
+fn login_5002(token: &Secret) -> OAuthCallback<'_> {
+    OAuthCallback {
+        oauth_name: "discord",
+        access_token: token,
+        account_id: "5002",
+        account_email: "5002@example.org",
+        expires_at: None,
+        refresh_token: None,
+        associate_by_email: true,
+        is_verified_by_default: false,
+    }
+}
+
+#[tokio::test]
+async fn with_a_key_tokens_are_written_encrypted_and_read_in_either_form() {
+    each_backend(|plain, backend| async move {
+        let keyed = plain.clone().with_token_key(Some(&key(1)));
+        // Written in plain text (a store without a key, or fastapi-users).
+        let row = account_row(&plain, "5001").await;
+        let user = plain
+            .oauth_account_by_account_id("discord", "5001")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id;
+        let read = keyed
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            read.access_token.expose(),
+            "access-5001",
+            "{backend:?}: plain rows still read"
+        );
+
+        // A refresh through the keyed store: stored sealed, read back plain.
+        keyed
+            .update_tokens(
+                row,
+                &TokenUpdate {
+                    access_token: Secret::new("access-new"),
+                    expires_at: Some(1_900_000_001),
+                    refresh_token: Some(Secret::new("refresh-new")),
+                },
+            )
+            .await
+            .unwrap();
+        let (access, refresh) = plain.raw_tokens_for_tests("discord", "5001").await.unwrap();
+        assert!(
+            access.starts_with("gh1:") && !access.contains("access-new"),
+            "{backend:?}: {access}"
+        );
+        assert!(refresh.unwrap().starts_with("gh1:"));
+        let read = keyed
+            .oauth_account_by_account_id("discord", "5001")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.access_token.expose(), "access-new");
+        assert_eq!(read.refresh_token.unwrap().expose(), "refresh-new");
+
+        // Without the key, or with another one: a typed error, never garbage.
+        let e = plain
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::TokenCipher(TokenCipherError::KeyMissing {
+                    column: "access_token"
+                })
+            ),
+            "{e:?}"
+        );
+        let other = plain.clone().with_token_key(Some(&key(2)));
+        let e = other
+            .oauth_account_for_user(user, "discord")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::TokenCipher(TokenCipherError::WrongKey { .. })
+            ),
+            "{e:?}"
+        );
+        assert!(
+            !format!("{keyed:?}").contains("key(")
+                && format!("{keyed:?}").contains("tokens_encrypted: true")
+        );
+
+        // Logins through the keyed store: a new account, then the known one.
+        let (first, second) = (Secret::new("first"), Secret::new("second"));
+        keyed.oauth_callback(login_5002(&first)).await.unwrap();
+        let (access, refresh) = plain.raw_tokens_for_tests("discord", "5002").await.unwrap();
+        assert!(
+            access.starts_with("gh1:") && refresh.is_none(),
+            "{backend:?}"
+        );
+        keyed.oauth_callback(login_5002(&second)).await.unwrap();
+        let read = keyed
+            .oauth_account_by_account_id("discord", "5002")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.access_token.expose(), "second");
+
+        // The column limit applies to what is written.
+        let long = Secret::new("x".repeat(800));
+        let e = keyed
+            .update_tokens(
+                row,
+                &TokenUpdate {
+                    access_token: long.clone(),
+                    expires_at: None,
+                    refresh_token: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::TooLong {
+                    field: "access_token",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            plain
+                .update_tokens(
+                    row,
+                    &TokenUpdate {
+                        access_token: long,
+                        expires_at: None,
+                        refresh_token: None
+                    }
+                )
+                .await
+                .unwrap()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn converting_stored_tokens_goes_in_batches_and_can_be_run_again() {
+    each_backend(|plain, backend| async move {
+        for i in 0..7 {
+            account_row(&plain, &format!("60{i:02}")).await;
+        }
+        // One account without a refresh token.
+        plain
+            .oauth_callback(OAuthCallback {
+                oauth_name: "discord",
+                access_token: &Secret::new("access-6099"),
+                account_id: "6099",
+                account_email: "6099@example.org",
+                expires_at: None,
+                refresh_token: None,
+                associate_by_email: true,
+                is_verified_by_default: false,
+            })
+            .await
+            .unwrap();
+        let e = plain
+            .convert_tokens(TokenForm::Encrypted, 3, |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::TokenCipher(TokenCipherError::NoKeyToConvertWith { .. })
+            ),
+            "{e:?}"
+        );
+
+        let keyed = plain.clone().with_token_key(Some(&key(7)));
+        // One row is already encrypted (written by a keyed portal).
+        let row = keyed
+            .oauth_account_by_account_id("discord", "6003")
+            .await
+            .unwrap()
+            .unwrap();
+        keyed
+            .update_tokens(
+                row.id,
+                &TokenUpdate {
+                    access_token: row.access_token.clone(),
+                    expires_at: row.expires_at,
+                    refresh_token: row.refresh_token.clone(),
+                },
+            )
+            .await
+            .unwrap();
+
+        let mut seen = Vec::new();
+        let done = keyed
+            .convert_tokens(TokenForm::Encrypted, 3, |p| seen.push(p))
+            .await
+            .unwrap();
+        assert_eq!(
+            (done.converted, done.already, done.changed_meanwhile),
+            (7, 1, 0),
+            "{backend:?}"
+        );
+        assert_eq!(seen.len(), 3, "{backend:?}: batches of 3 over 8 rows");
+        assert_eq!(seen.last(), Some(&done));
+        for id in ["6000", "6003", "6006", "6099"] {
+            let (access, refresh) = plain.raw_tokens_for_tests("discord", id).await.unwrap();
+            assert!(access.starts_with("gh1:"), "{backend:?} {id}");
+            assert!(
+                refresh.is_none_or(|r| r.starts_with("gh1:")),
+                "{backend:?} {id}"
+            );
+        }
+        let read = keyed
+            .oauth_account_by_account_id("discord", "6006")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.access_token.expose(), "access-6006");
+        assert_eq!(read.refresh_token.unwrap().expose(), "refresh-6006");
+
+        // Again: nothing to do.
+        let again = keyed
+            .convert_tokens(TokenForm::Encrypted, 3, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((again.converted, again.already), (0, 8), "{backend:?}");
+
+        // Back to plain text, and the values are the originals.
+        let back = keyed
+            .convert_tokens(TokenForm::Plain, 500, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((back.converted, back.already), (8, 0), "{backend:?}");
+        let (access, refresh) = plain.raw_tokens_for_tests("discord", "6001").await.unwrap();
+        assert_eq!(
+            (access.as_str(), refresh.as_deref()),
+            ("access-6001", Some("refresh-6001"))
+        );
+        assert_eq!(
+            plain.raw_tokens_for_tests("discord", "6099").await.unwrap(),
+            ("access-6099".into(), None)
+        );
+
+        // Decrypting with another key stops at the first row it cannot read.
+        keyed
+            .convert_tokens(TokenForm::Encrypted, 500, |_| {})
+            .await
+            .unwrap();
+        let wrong = plain.clone().with_token_key(Some(&key(8)));
+        let e = wrong
+            .convert_tokens(TokenForm::Plain, 500, |_| {})
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::TokenCipher(TokenCipherError::WrongKey { .. })
+            ),
+            "{e:?}"
+        );
     })
     .await;
 }
