@@ -1,6 +1,7 @@
-//! The Guildhall store: users, their Discord OAuth accounts, the guilds the bot
-//! is in, and consumed login states — on SQLite, PostgreSQL or MySQL/MariaDB,
-//! chosen by `DATABASE_URL`.
+//! The Guildhall store: users, their Discord OAuth accounts (tokens optionally
+//! encrypted at rest), the guilds the bot is in, consumed login states, the
+//! leases that keep token refreshes to one replica, and ended sessions — on
+//! SQLite, PostgreSQL or MySQL/MariaDB, chosen by `DATABASE_URL`.
 //!
 //! Users and OAuth accounts follow fastapi-users' schema and `oauth_callback`
 //! semantics (see `docs/fastapi-users-compat.md`), so a database can be shared
