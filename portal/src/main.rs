@@ -10,6 +10,7 @@ const USAGE: &str = "usage: portal [--demo] [migrate]
   (no arguments)  run the portal (configuration from the environment and .env)
   --demo          run offline against a built-in stand-in for Discord
   migrate         apply database migrations and exit
+  adopt           take over a fastapi-users database (portal adopt --help)
   --help          show this help";
 
 /// `RUST_LOG` when unset.
@@ -17,6 +18,10 @@ const DEFAULT_LOG_FILTER: &str = "info";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // A subcommand with options of its own: its module reads them.
+    if std::env::args().nth(1).as_deref() == Some("adopt") {
+        return portal::adopt::command(std::env::args().skip(2)).await;
+    }
     let mut demo = false;
     let mut migrate_only = false;
     for arg in std::env::args().skip(1) {

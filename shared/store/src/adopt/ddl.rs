@@ -461,20 +461,31 @@ fn foreign_key_step(d: Dialect, t: &TableChanges<'_>) -> Option<Step> {
         ),
         // MySQL renames a foreign key by replacing it, in one statement so
         // the key is never missing.
-        (ForeignKeyChange::Rename(old) | ForeignKeyChange::Replace(old), _) => (
-            format!(
-                "replace the foreign key {} with Guildhall's {}",
-                old.name.as_deref().unwrap_or_default(),
-                fk.name.unwrap_or_default()
-            ),
-            format!(
-                "ALTER TABLE {name}\n    DROP FOREIGN KEY {},\n    ADD {}",
-                d.ident(old.name.as_deref().unwrap_or_default()),
-                fk.definition
-            ),
-        ),
+        (ForeignKeyChange::Rename(old) | ForeignKeyChange::Replace(old), _) => {
+            let old = mysql_name_after_rename(t, old.name.as_deref().unwrap_or_default());
+            (
+                format!(
+                    "replace the foreign key {old} with Guildhall's {}",
+                    fk.name.unwrap_or_default()
+                ),
+                format!(
+                    "ALTER TABLE {name}\n    DROP FOREIGN KEY {},\n    ADD {}",
+                    d.ident(&old),
+                    fk.definition
+                ),
+            )
+        }
     };
     Some(sql_step(format!("{name}: {summary}"), vec![sql]))
+}
+
+/// InnoDB names a foreign key it names itself `<table>_ibfk_<n>`, and
+/// renames it with its table: after the rename step it has the new name.
+fn mysql_name_after_rename(t: &TableChanges<'_>, name: &str) -> String {
+    match name.strip_prefix(&format!("{}_ibfk_", t.source.name)) {
+        Some(n) if t.renamed() => format!("{}_ibfk_{n}", t.target.name),
+        _ => name.to_owned(),
+    }
 }
 
 /// SQLite's documented procedure for changes ALTER TABLE cannot make
@@ -544,7 +555,7 @@ fn sqlite_rebuild(d: Dialect, t: &TableChanges<'_>) -> Step {
     let changed: Vec<String> = t.columns.iter().map(|c| describe_change(t, c)).collect();
     let mut why = changed;
     if !t.source.autoincrement {
-        why.push("id AUTOINCREMENT (ids of deleted users are never reused)".into());
+        why.push("id AUTOINCREMENT (ids of deleted rows are never reused)".into());
     }
     if t.foreign_key != ForeignKeyChange::Keep {
         why.push("Guildhall's foreign key".into());

@@ -28,7 +28,7 @@ use crate::migrations::Embedded;
 use execute::Limit;
 
 /// What the operator allowed.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AdoptOptions {
     /// Rename fastapi-users' default tables (`user`, `oauth_account`) to
     /// Guildhall's names. Off by default: the Python application must be

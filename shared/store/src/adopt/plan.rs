@@ -894,8 +894,7 @@ fn record_step(backend: Backend, target: &Target, embedded: &[Migration]) -> Ste
     ];
     for m in &migrations {
         sql.push(format!(
-            "{} -- {}, '{}', SHA-384 of migrations/{}/{:04}_{}.sql = {}, the adoption's duration in ns",
-            d.record_migration(),
+            "-- {}, '{}', SHA-384 of migrations/{}/{:04}_{}.sql = {}, the adoption's duration in ns:",
             m.version,
             m.description,
             backend.name(),
@@ -903,6 +902,7 @@ fn record_step(backend: Backend, target: &Target, embedded: &[Migration]) -> Ste
             m.description.replace(' ', "_"),
             hex(&m.checksum)
         ));
+        sql.push(d.record_migration().to_owned());
     }
     let versions: Vec<String> = migrations
         .iter()
