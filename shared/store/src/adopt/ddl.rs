@@ -260,7 +260,7 @@ fn describe_change(t: &TableChanges<'_>, change: &ColumnChange<'_>) -> String {
             let mut what = Vec::new();
             if let (Some(ty), Some(from)) = (ty, from) {
                 let note = match ty {
-                    TypeChange::Narrow => " (every value fits)",
+                    TypeChange::Narrow(_) => " (every value fits)",
                     TypeChange::FromUtc => " (values read as UTC)",
                     _ => "",
                 };

@@ -94,8 +94,9 @@ pub(crate) struct Draft {
 pub(crate) enum TypeChange {
     /// Every value fits the new type as it is.
     Widen,
-    /// A shorter VARCHAR: only when every value fits (checked).
-    Narrow,
+    /// A VARCHAR of this many characters, shorter than the column (or
+    /// replacing a TEXT): only when every value fits (checked).
+    Narrow(u32),
     /// PostgreSQL `timestamp` to `timestamptz`: the naive values are UTC, as
     /// fastapi-users applications write them (`datetime.utcnow()`).
     FromUtc,
@@ -513,10 +514,7 @@ fn column_change<'a>(
     };
     let column = d.ident(&c.name);
     match ty {
-        Some(TypeChange::Narrow) => {
-            let ColumnType::Varchar(max) = tc.ty else {
-                unreachable!("only VARCHARs narrow")
-            };
+        Some(TypeChange::Narrow(max)) => {
             work.checks.push(Check {
                 problem: format!("`{name}` has values longer than Guildhall's {max} characters"),
                 query: format!(
@@ -612,7 +610,7 @@ pub(crate) fn type_change(
     match (from, to) {
         (Int, BigInt) => Ok(Some(TypeChange::Widen)),
         (Varchar(n), Varchar(m)) if m >= n => Ok(Some(TypeChange::Widen)),
-        (Varchar(_) | Text, Varchar(_)) => Ok(Some(TypeChange::Narrow)),
+        (Varchar(_) | Text, Varchar(m)) => Ok(Some(TypeChange::Narrow(*m))),
         (Timestamp, TimestampTz) => Ok(Some(TypeChange::FromUtc)),
         (DateTime(p), DateTime(q)) if q >= p => Ok(Some(TypeChange::Widen)),
         _ => Err(()),
@@ -930,6 +928,245 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adopt::schema::AppliedMigration;
+
+    /// A database exactly like the target, as `inspect` would read it, with
+    /// no `_sqlx_migrations`.
+    fn like_target(backend: Backend) -> Schema {
+        let mut schema = Schema::default();
+        for t in Target::of(backend).tables {
+            let key = t.columns[0].name.to_owned();
+            let table = Table {
+                name: t.name.into(),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name.into(),
+                        ty: c.ty.clone(),
+                        nullable: c.nullable,
+                        default: c.default.map(Into::into),
+                        charset: c.collation.map(|_| "utf8mb4".into()),
+                        collation: c.collation.map(Into::into),
+                        auto_increment: c.auto_increment,
+                        generated: c.generated,
+                        definition: Some(c.definition.into()),
+                    })
+                    .collect(),
+                indexes: t
+                    .indexes
+                    .iter()
+                    .map(|i| Index {
+                        name: i.name.into(),
+                        unique: i.unique,
+                        parts: i.parts.iter().map(|p| (*p).to_owned()).collect(),
+                        extra: String::new(),
+                        sql: Some(format!(
+                            "CREATE INDEX {} ON {} {}",
+                            i.name, t.name, i.columns_sql
+                        )),
+                    })
+                    .collect(),
+                primary_key: vec![key],
+                primary_key_name: (backend == Backend::Postgres)
+                    .then(|| format!("{}_pkey", t.name)),
+                id_sequence: (backend == Backend::Postgres && t.is_shared())
+                    .then(|| format!("{}_id_seq", t.name)),
+                foreign_keys: t
+                    .foreign_key
+                    .iter()
+                    .map(|f| ForeignKey {
+                        name: f.name.map(Into::into),
+                        columns: vec![f.column.into()],
+                        ref_table: f.ref_table.into(),
+                        ref_columns: vec![f.ref_column.into()],
+                        on_delete: "CASCADE".into(),
+                    })
+                    .collect(),
+                collation: t.collation.map(Into::into),
+                autoincrement: backend == Backend::Sqlite,
+                ..Table::default()
+            };
+            schema.tables.insert(t.name.into(), table);
+        }
+        schema
+    }
+
+    fn draft(backend: Backend, schema: &Schema) -> Draft {
+        plan(
+            backend,
+            &Target::of(backend),
+            schema,
+            AdoptOptions::default(),
+        )
+    }
+
+    fn summaries(plan: &Plan) -> Vec<&str> {
+        plan.steps().iter().map(|s| s.summary.as_str()).collect()
+    }
+
+    fn problems(plan: &Plan) -> Vec<&str> {
+        match &plan.outcome {
+            Outcome::Refused(blockers) => blockers.iter().map(|b| b.problem.as_str()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn users(schema: &mut Schema) -> &mut Table {
+        schema.tables.get_mut(USERS).unwrap()
+    }
+
+    #[test]
+    fn a_database_like_the_target_needs_only_the_bookkeeping() {
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+            let d = draft(backend, &like_target(backend));
+            assert_eq!(d.plan.steps().len(), 1, "{backend:?}: {}", d.plan);
+            assert!(d.plan.notes.is_empty(), "{}", d.plan);
+            // SQLite checks every foreign key before committing, so it looks
+            // for orphans first; elsewhere the existing key vouches for them.
+            let checks: Vec<&str> = d.checks.iter().map(|c| c.problem.as_str()).collect();
+            match backend {
+                Backend::Sqlite => assert_eq!(
+                    checks,
+                    vec!["`oauth_accounts` has accounts whose user does not exist"]
+                ),
+                _ => assert!(checks.is_empty(), "{checks:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_columns_are_kept_unless_guildhall_could_not_insert() {
+        let mut schema = like_target(Backend::Postgres);
+        users(&mut schema).columns.push(Column {
+            name: "phone_number".into(),
+            ty: ColumnType::Varchar(30),
+            nullable: true,
+            default: None,
+            charset: None,
+            collation: None,
+            auto_increment: false,
+            generated: false,
+            definition: None,
+        });
+        let d = draft(Backend::Postgres, &schema);
+        assert_eq!(d.plan.steps().len(), 1, "{}", d.plan);
+        assert!(
+            d.plan.notes[0].contains("kept `users.phone_number`"),
+            "{:?}",
+            d.plan.notes
+        );
+
+        users(&mut schema).columns.last_mut().unwrap().nullable = false;
+        let d = draft(Backend::Postgres, &schema);
+        assert!(
+            problems(&d.plan)[0].contains("NOT NULL without a default"),
+            "{}",
+            d.plan
+        );
+    }
+
+    #[test]
+    fn a_wider_column_narrows_only_after_its_values_are_checked() {
+        let mut schema = like_target(Backend::Postgres);
+        let nickname = users(&mut schema)
+            .columns
+            .iter_mut()
+            .find(|c| c.name == "nickname")
+            .unwrap();
+        nickname.ty = ColumnType::Varchar(200);
+        let d = draft(Backend::Postgres, &schema);
+        let sql = d.plan.steps()[0].sql.join("\n");
+        assert!(
+            sql.contains("ALTER COLUMN nickname TYPE VARCHAR(100)"),
+            "{sql}"
+        );
+        assert_eq!(
+            d.checks,
+            vec![Check {
+                problem: "`users.nickname` has values longer than Guildhall's 100 characters"
+                    .into(),
+                query:
+                    "SELECT id, nickname FROM users WHERE char_length(nickname) > 100 ORDER BY id"
+                        .into(),
+            }]
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_made_guildhalls_without_loss_refuses() {
+        let mut schema = like_target(Backend::MySql);
+        users(&mut schema).columns[0].ty = ColumnType::BigInt;
+        let d = draft(Backend::MySql, &schema);
+        assert!(problems(&d.plan)[0].contains("32-bit"), "{}", d.plan);
+
+        let mut schema = like_target(Backend::Postgres);
+        let mut user = schema.tables[USERS].clone();
+        user.name = "user".into();
+        schema.tables.insert("user".into(), user);
+        let d = draft(Backend::Postgres, &schema);
+        assert!(
+            problems(&d.plan)[0].contains("both `users` and `user` exist"),
+            "{}",
+            d.plan
+        );
+    }
+
+    #[test]
+    fn another_applications_bookkeeping_refuses() {
+        let mut schema = like_target(Backend::Sqlite);
+        schema.migrations = Some(vec![AppliedMigration {
+            version: 20240101,
+            checksum: vec![1, 2, 3],
+        }]);
+        let d = draft(Backend::Sqlite, &schema);
+        assert!(
+            problems(&d.plan)[0].contains("versions 20240101"),
+            "{}",
+            d.plan
+        );
+    }
+
+    #[test]
+    fn recorded_migrations_mean_already_adopted_with_the_later_ones_listed() {
+        let embedded = Embedded::of(Backend::Sqlite).migrations();
+        let mut schema = like_target(Backend::Sqlite);
+        schema.migrations = Some(vec![AppliedMigration {
+            version: 1,
+            checksum: embedded[0].checksum.to_vec(),
+        }]);
+        let d = draft(Backend::Sqlite, &schema);
+        assert!(
+            matches!(d.plan.outcome, Outcome::AlreadyAdopted),
+            "{}",
+            d.plan
+        );
+        let later: Vec<i64> = d.plan.later_migrations.iter().map(|(v, _)| *v).collect();
+        let expected: Vec<i64> = embedded
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| *v != 1)
+            .collect();
+        assert_eq!(later, expected);
+    }
+
+    #[test]
+    fn a_missing_oauth_accounts_table_is_created_as_the_migration_does() {
+        for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+            let mut schema = like_target(backend);
+            schema.tables.remove(crate::adopt::target::OAUTH_ACCOUNTS);
+            let d = draft(backend, &schema);
+            assert_eq!(
+                summaries(&d.plan),
+                vec![
+                    "create Guildhall's table oauth_accounts",
+                    d.plan.steps()[1].summary.as_str()
+                ],
+                "{backend:?}"
+            );
+            assert!(d.plan.steps()[0].sql[0].starts_with("CREATE TABLE oauth_accounts ("));
+        }
+    }
 
     #[test]
     fn widens_and_converts_only_without_loss() {
@@ -943,7 +1180,7 @@ mod tests {
         );
         assert_eq!(
             type_change(pg, &Varchar(2000), &Varchar(1024)),
-            Ok(Some(TypeChange::Narrow))
+            Ok(Some(TypeChange::Narrow(1024)))
         );
         assert_eq!(
             type_change(pg, &Timestamp, &TimestampTz),

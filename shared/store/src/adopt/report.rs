@@ -51,9 +51,10 @@ impl fmt::Display for Plan {
                 };
                 writeln!(
                     f,
-                    "Adopting this {} database takes {} steps, {how}.",
+                    "Adopting this {} database takes {} step{}, {how}.",
                     self.backend.name(),
-                    steps.len()
+                    steps.len(),
+                    if steps.len() == 1 { "" } else { "s" }
                 )?;
                 for statement in &before {
                     writeln!(f, "  {statement};")?;
