@@ -10,6 +10,7 @@ mod python_app;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use discord_standin::{Fixture, FixtureGuild, FixtureUser, StandIn};
 use futures::FutureExt;
@@ -201,7 +202,13 @@ async fn guildhall_get(
 /// The real binary: `portal adopt ARGS` with only `DATABASE_URL` set.
 /// Returns the exit code and stdout (stderr goes into failure messages).
 async fn portal_adopt(url: &str, args: &[&str]) -> (i32, String) {
-    let cwd = std::env::temp_dir().join(format!("gh-adopt-cwd-{}", std::process::id()));
+    // An empty working directory: no `.env` of anybody's is read.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let cwd = std::env::temp_dir().join(format!(
+        "gh-adopt-cwd-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
     std::fs::create_dir_all(&cwd).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_portal"))
         .arg("adopt")
@@ -214,6 +221,7 @@ async fn portal_adopt(url: &str, args: &[&str]) -> (i32, String) {
         .output()
         .await
         .unwrap();
+    let _ = std::fs::remove_dir(&cwd);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     let code = out.status.code().unwrap_or(-1);
