@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line; everything else is here so that the
 //! integration tests start the very same application on port 0.
 
+pub mod adopt;
 pub mod app;
 pub mod config;
 pub mod demo;

@@ -6,13 +6,14 @@ use settings::{Env, EnvError};
 use store::TokenForm;
 use telemetry::LogFormat;
 
-const USAGE: &str = "usage: portal [--demo] [migrate | encrypt-tokens | decrypt-tokens]
+const USAGE: &str = "usage: portal [--demo] [migrate | encrypt-tokens | decrypt-tokens | adopt [--dry-run] [--rename-tables]]
 
   (no arguments)  run the portal (configuration from the environment and .env)
   --demo          run offline against a built-in stand-in for Discord
   migrate         apply database migrations and exit
   encrypt-tokens  encrypt the stored Discord tokens with TOKEN_ENCRYPTION_KEY
   decrypt-tokens  turn them back into plain text (needs the same key)
+  adopt           take over a fastapi-users database (portal adopt --help)
   --help          show this help";
 
 /// `RUST_LOG` when unset.
@@ -20,6 +21,10 @@ const DEFAULT_LOG_FILTER: &str = "info";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // A subcommand with options of its own: its module reads them.
+    if std::env::args().nth(1).as_deref() == Some("adopt") {
+        return portal::adopt::command(std::env::args().skip(2)).await;
+    }
     let mut demo = false;
     let mut migrate_only = false;
     let mut convert_tokens = None;

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod adopt;
 mod browser;
 mod deployment;
 mod login_flow;

@@ -7,6 +7,7 @@
 //! semantics (see `docs/fastapi-users-compat.md`), so a database can be shared
 //! with a fastapi-users deployment. This crate is the only place SQL lives.
 
+pub mod adopt;
 mod bot_guilds;
 mod database;
 mod dialect;

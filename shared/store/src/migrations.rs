@@ -27,7 +27,7 @@ impl Embedded {
         })
     }
 
-    fn migrations(self) -> Vec<Migration> {
+    pub(crate) fn migrations(self) -> Vec<Migration> {
         self.0
             .iter()
             .map(|(version, description, sql)| {

@@ -18,6 +18,8 @@ use sqlx::{ConnectOptions as _, Connection, Executor};
 
 use crate::{Backend, ConnectOptions, Store};
 
+pub mod raw;
+
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/mysql";
 
