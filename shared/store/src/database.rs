@@ -187,10 +187,11 @@ impl Store {
 
     /// Applies this backend's migrations from `migrations/<backend>/`.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = Embedded::of(self.backend())
-            .migrator()
-            .await
-            .map_err(StoreError::Migration)?;
+        self.run_migrations(Embedded::of(self.backend())).await
+    }
+
+    pub(crate) async fn run_migrations(&self, migrations: Embedded) -> Result<(), StoreError> {
+        let migrator = migrations.migrator().await.map_err(StoreError::Migration)?;
         let result = match &self.db {
             Db::Sqlite(pool) => migrator.run(pool).await,
             Db::Postgres(pool) => migrator.run(pool).await,

@@ -27,6 +27,13 @@ impl Embedded {
         })
     }
 
+    /// Only the migrations numbered `last` or lower: the schema an older
+    /// Guildhall left behind.
+    pub(crate) fn up_to(self, last: i64) -> Self {
+        let n = self.0.iter().take_while(|(v, _, _)| *v <= last).count();
+        Embedded(&self.0[..n])
+    }
+
     pub(crate) fn migrations(self) -> Vec<Migration> {
         self.0
             .iter()

@@ -230,6 +230,13 @@ where
 }
 
 impl Store {
+    /// Applies this backend's migrations numbered `last_version` or lower
+    /// only: the database an older Guildhall left behind.
+    pub async fn migrate_up_to(&self, last_version: i64) -> Result<(), crate::StoreError> {
+        self.run_migrations(crate::migrations::Embedded::of(self.backend()).up_to(last_version))
+            .await
+    }
+
     /// The stored password hash, which the product never reads; tests check
     /// it is a real argon2id hash.
     pub async fn hashed_password_for_tests(&self, id: crate::UserId) -> Option<String> {

@@ -202,6 +202,16 @@ async fn guildhall_get(
 /// The real binary: `portal adopt ARGS` with only `DATABASE_URL` set.
 /// Returns the exit code and stdout (stderr goes into failure messages).
 async fn portal_adopt(url: &str, args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = portal_command(url, "adopt", args).await;
+    if !stderr.trim().is_empty() {
+        eprintln!("portal adopt {args:?} said on stderr: {stderr}");
+    }
+    (code, stdout)
+}
+
+/// Runs `portal <command> <args>` on the database: its exit code (0 or 1),
+/// stdout and stderr.
+async fn portal_command(url: &str, command: &str, args: &[&str]) -> (i32, String, String) {
     // An empty working directory: no `.env` of anybody's is read.
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let cwd = std::env::temp_dir().join(format!(
@@ -211,7 +221,7 @@ async fn portal_adopt(url: &str, args: &[&str]) -> (i32, String) {
     ));
     std::fs::create_dir_all(&cwd).unwrap();
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("adopt")
+        .arg(command)
         .args(args)
         .current_dir(&cwd)
         .env_clear()
@@ -223,16 +233,13 @@ async fn portal_adopt(url: &str, args: &[&str]) -> (i32, String) {
         .unwrap();
     let _ = std::fs::remove_dir(&cwd);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out.status.code().unwrap_or(-1);
     assert!(
         code == 0 || code == 1,
-        "portal adopt {args:?}: exit {code}\n{stdout}\n{stderr}"
+        "portal {command} {args:?}: exit {code}\n{stdout}\n{stderr}"
     );
-    if !stderr.trim().is_empty() {
-        eprintln!("portal adopt {args:?} said on stderr: {stderr}");
-    }
-    (code, stdout)
+    (code, stdout, stderr)
 }
 
 /// Every value of every column `before` had, equal after (a column added
@@ -268,6 +275,13 @@ async fn a_live_fastapi_users_database_is_adopted_with_nothing_lost() {
         assert_eq!(users["id"].len(), 3);
         assert_eq!(accounts["id"].len(), 2);
         let schema_before = case.schema(TABLES).await;
+
+        // Started on it as it is, the portal stops and says what to run, and
+        // the failed attempt leaves nothing in the way of the adoption.
+        let (code, _, err) = portal_command(&case.url, "migrate", &[]).await;
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("run `portal adopt --dry-run`"), "{err}");
+        assert_eq!(case.schema(TABLES).await, schema_before);
 
         // A dry run prints the plan and its SQL and changes nothing.
         let (code, out) = portal_adopt(&case.url, &["--dry-run"]).await;
