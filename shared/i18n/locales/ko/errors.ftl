@@ -1,0 +1,37 @@
+## 오류 페이지: 오류 종류마다 제목과 설명, 그리고 페이지의 나머지 문구
+error-code-label = 오류 코드:
+error-back-to-sign-in = 로그인 화면으로 돌아가기
+error-back-to-servers = 내 서버로 돌아가기
+
+error-unauthorized-title = 로그인이 필요해요
+error-unauthorized-message = 계속하려면 디스코드로 로그인해 주세요.
+error-reauth-title = 다시 로그인해 주세요
+error-reauth-message = 디스코드 인증이 만료되었거나 취소되었어요. 계속하려면 다시 로그인해 주세요.
+error-oauth-denied-title = 로그인이 취소되었어요
+error-oauth-denied-message = 디스코드에서 Guildhall을 승인하지 않아 로그인되지 않았어요. 원할 때 언제든 다시 시도할 수 있어요.
+error-incomplete-login-title = 로그인이 끝나지 않았어요
+error-incomplete-login-message = 디스코드가 보낸 응답에 로그인 정보 일부가 빠져 있어요. 처음부터 다시 시작해 주세요.
+error-invalid-state-title = 유효하지 않은 로그인 링크예요
+error-invalid-state-message = 이 로그인 링크는 유효하지 않거나 이미 사용되었어요. 이 브라우저에서 로그인을 다시 시작해 주세요.
+error-state-expired-title = 로그인 링크가 만료되었어요
+error-state-expired-message = 로그인이 너무 오래 걸려서 링크가 만료되었어요. 처음부터 다시 시작해 주세요.
+error-no-verified-email-title = 인증된 이메일이 필요해요
+error-no-verified-email-message = 디스코드 계정에 인증된 이메일 주소가 없어요. 디스코드 설정에서 이메일을 인증한 뒤 다시 로그인해 주세요.
+error-user-exists-title = 이미 있는 계정이에요
+error-user-exists-message = 같은 이메일 주소로 만든 계정이 이미 있어서 자동으로 연결할 수 없어요. 관리자에게 문의해 주세요.
+error-inactive-title = 사용이 중지된 계정이에요
+error-inactive-message = 계정 사용이 중지되었어요. 관리자에게 문의해 주세요.
+error-cross-origin-title = 다른 사이트에서 온 요청을 거부했어요
+error-cross-origin-message = 이 요청은 다른 사이트에서 왔기 때문에 Guildhall이 거부했고, 아무것도 바뀌지 않았어요. 로그아웃하려면 Guildhall 페이지에 있는 로그아웃 버튼을 눌러 주세요.
+error-code-rejected-title = 로그인하지 못했어요
+error-code-rejected-message = 디스코드가 로그인을 받아들이지 않았어요. 처음부터 다시 시작해 주세요.
+error-rate-limited-title = 디스코드가 바빠요
+error-rate-limited-message = 디스코드가 요청을 잠시 줄여 달라고 했어요. { $seconds }초 뒤에 다시 시도해 주세요.
+error-discord-unavailable-title = 디스코드에 연결할 수 없어요
+error-discord-unavailable-message = 디스코드에 연결하지 못해 서버 목록을 불러오지 못했어요. 잠시 뒤에 다시 시도해 주세요.
+error-refresh-pending-title = 디스코드 로그인을 갱신하고 있어요
+error-refresh-pending-message = 디스코드 인증을 갱신하고 있는데 평소보다 오래 걸리고 있어요. 잠시 뒤에 페이지를 새로고침해 주세요.
+error-not-found-title = 페이지를 찾을 수 없어요
+error-not-found-message = 여기에는 아무것도 없어요. 또는 그 서버의 멤버가 아닐 수 있어요.
+error-internal-title = 문제가 생겼어요
+error-internal-message = 내부 오류가 발생했어요. 오류는 기록해 두었으니 다시 시도해 주세요.
