@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod language;
 pub mod login_flow;
 pub mod metrics;
 pub mod middleware;

@@ -236,6 +236,12 @@ async fn record_profile(
         profile_img: Some(discord_user.avatar_url(&app.config.discord.cdn_url)),
         sns_type: Some("discord".into()),
         last_seen: Some(Utc::now()),
+        // Discord's locales are short tags (`ko`, `zh-TW`); anything longer
+        // is not one of them.
+        locale: discord_user
+            .locale
+            .clone()
+            .filter(|l| l.len() <= store::limits::LOCALE),
     };
     app.store.update_profile(user.id, &profile).await?;
     let user = app.store.user_by_id(user.id).await?.unwrap_or(user);

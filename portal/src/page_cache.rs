@@ -2,13 +2,15 @@
 //! JSON. The guild listing hands out the same `Arc<Listing>` until something
 //! in it changes, so a body made from that `Arc` (and, for the page, the same
 //! header user) is still right, and rendering 50 cards again is wasted work.
-//! Bounded by bytes, not entries: pages of big guild lists are large.
+//! Bounded by bytes, not entries: pages of big guild lists are large. A page
+//! is kept per language: the same listing reads differently in each.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use guilds::Listing;
+use i18n::Lang;
 use store::UserId;
 
 use crate::error::PortalError;
@@ -16,8 +18,16 @@ use crate::pages::HeaderUser;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
-    GuildsPage,
+    GuildsPage(Lang),
     GuildsJson,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [
+        Kind::GuildsPage(Lang::En),
+        Kind::GuildsPage(Lang::Ko),
+        Kind::GuildsJson,
+    ];
 }
 
 struct Entry {
@@ -103,7 +113,7 @@ impl PageCache {
     /// Drops the user's bodies (logout, a new login).
     pub fn forget(&self, user: UserId) {
         let mut inner = self.lock();
-        for kind in [Kind::GuildsPage, Kind::GuildsJson] {
+        for kind in Kind::ALL {
             if let Some(old) = inner.entries.remove(&(user, kind)) {
                 inner.bytes -= old.body.len();
             }
@@ -136,7 +146,7 @@ mod tests {
         let mut renders = 0;
         let mut get = |l: &Arc<Listing>, h: &HeaderUser| {
             cache
-                .get_or_render(1, Kind::GuildsPage, l, Some(h), || {
+                .get_or_render(1, Kind::GuildsPage(Lang::En), l, Some(h), || {
                     renders += 1;
                     Ok(format!("{}:{renders}", h.nickname))
                 })
@@ -151,6 +161,25 @@ mod tests {
             "b:3",
             "a new listing re-renders"
         );
+    }
+
+    #[test]
+    fn a_page_per_language_and_forget_drops_every_one() {
+        let cache = PageCache::new(1 << 20);
+        let l = listing();
+        let h = header("a");
+        for lang in Lang::ALL {
+            let page = cache
+                .get_or_render(1, Kind::GuildsPage(lang), &l, Some(&h), || {
+                    Ok(lang.as_str().to_owned())
+                })
+                .unwrap();
+            assert_eq!(page, lang.as_str(), "not the other language's page");
+        }
+        cache.forget(1);
+        let inner = cache.lock();
+        assert!(inner.entries.is_empty(), "every language's page forgotten");
+        assert_eq!(inner.bytes, 0);
     }
 
     #[test]

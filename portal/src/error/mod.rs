@@ -373,6 +373,31 @@ mod tests {
         }
     }
 
+    /// Every error page has its words in both languages (a key missing from
+    /// the catalogue would show as the key itself).
+    #[test]
+    fn every_error_page_is_worded_in_english_and_korean() {
+        for (error, _, _) in every_variant() {
+            let page = error.page();
+            for lang in i18n::Lang::ALL {
+                let (title, message) = (page.title(lang), page.message(lang));
+                assert_ne!(title, page.title, "{error:?} {lang}");
+                assert_ne!(message, page.message, "{error:?} {lang}");
+            }
+            let korean = page.message(i18n::Lang::Ko);
+            assert!(
+                korean.chars().any(|c| ('가'..='힣').contains(&c)),
+                "{error:?}: {korean}"
+            );
+        }
+        let page = PortalError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .page();
+        assert!(page.message(i18n::Lang::Ko).contains("2초"));
+        assert!(page.message(i18n::Lang::En).contains("2 seconds"));
+    }
+
     #[test]
     fn rate_limits_say_when_to_retry() {
         let response = PortalError::RateLimited {

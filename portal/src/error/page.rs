@@ -1,10 +1,12 @@
 //! What a person sees for each error on a browser route: a title and a
-//! message (kept apart from the API's `detail` codes, so the wording can
-//! change or be translated without touching the API).
+//! message, as catalogue keys (shared/i18n) kept apart from the API's
+//! `detail` codes, so the wording can change or be translated without
+//! touching the API.
 
 use std::borrow::Cow;
 
 use axum::http::StatusCode;
+use i18n::Lang;
 
 use super::PortalError;
 
@@ -12,8 +14,12 @@ use super::PortalError;
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
     pub status: StatusCode,
+    /// Catalogue key of the title.
     pub title: &'static str,
-    pub message: Cow<'static, str>,
+    /// Catalogue key of the message.
+    pub message: &'static str,
+    /// The message's `{ $seconds }`, for the errors that say when to retry.
+    pub seconds: Option<u64>,
     /// The API's `detail`, shown small for support requests.
     pub code: Cow<'static, str>,
     /// Send the browser to the login page instead of showing a page.
@@ -22,12 +28,33 @@ pub struct ErrorPage {
     pub clear_session: bool,
 }
 
+impl ErrorPage {
+    pub fn title(&self, lang: Lang) -> String {
+        i18n::text(lang, self.title)
+    }
+
+    pub fn message(&self, lang: Lang) -> String {
+        let mut args = i18n::Args::new();
+        if let Some(seconds) = self.seconds {
+            args.set("seconds", seconds);
+        }
+        i18n::text_with(lang, self.message, &args)
+    }
+}
+
 impl PortalError {
     pub fn page(&self) -> ErrorPage {
+        let (title, message) = self.words();
         ErrorPage {
             status: self.status(),
-            title: self.title(),
-            message: self.message(),
+            title,
+            message,
+            seconds: match self {
+                PortalError::RateLimited { retry_after } => {
+                    Some(PortalError::retry_after_secs(*retry_after))
+                }
+                _ => None,
+            },
             code: self.detail(),
             to_login: matches!(
                 self,
@@ -37,72 +64,42 @@ impl PortalError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    /// The catalogue keys of the page's title and message.
+    fn words(&self) -> (&'static str, &'static str) {
         use PortalError::*;
         match self {
-            Unauthorized => "Please sign in",
-            ReauthRequired => "Please sign in again",
-            OAuthDenied { .. } => "Login cancelled",
-            MissingCodeOrState => "Incomplete login",
-            StateDecode | InvalidState => "Login link not valid",
-            StateExpired => "Login link expired",
-            NoVerifiedEmail => "Verified email needed",
-            UserAlreadyExists => "Account already exists",
-            Inactive => "Account disabled",
-            CrossOrigin { .. } => "Request from another site refused",
-            CodeRejected(_) => "Login failed",
-            RateLimited { .. } => "Discord is busy",
-            DiscordUnavailable(_) => "Discord is unavailable",
-            TokenRefreshPending(_) => "Still renewing your Discord sign-in",
-            NotFound => "Not found",
-            Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Something went wrong",
-        }
-    }
-
-    fn message(&self) -> Cow<'static, str> {
-        use PortalError::*;
-        Cow::Borrowed(match self {
-            Unauthorized => "Sign in with Discord to continue.",
-            ReauthRequired => {
-                "Your Discord authorization has expired or was revoked. Sign in again to continue."
-            }
-            OAuthDenied { .. } => {
-                "You did not authorize Guildhall on Discord, so you are not signed in. You can try again whenever you like."
-            }
-            MissingCodeOrState => {
-                "Discord's answer was missing part of the login. Please start again."
-            }
+            Unauthorized => ("error-unauthorized-title", "error-unauthorized-message"),
+            ReauthRequired => ("error-reauth-title", "error-reauth-message"),
+            OAuthDenied { .. } => ("error-oauth-denied-title", "error-oauth-denied-message"),
+            MissingCodeOrState => (
+                "error-incomplete-login-title",
+                "error-incomplete-login-message",
+            ),
             StateDecode | InvalidState => {
-                "This login link is invalid or was already used. Please start the login again from this browser."
+                ("error-invalid-state-title", "error-invalid-state-message")
             }
-            StateExpired => "This login took too long and the link expired. Please start again.",
-            NoVerifiedEmail => {
-                "Your Discord account has no verified email address. Verify your email in Discord's settings, then sign in again."
-            }
-            UserAlreadyExists => {
-                "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
-            }
-            Inactive => "Your account is disabled. Contact the administrator.",
-            CrossOrigin { .. } => {
-                "This request came from another site, so Guildhall refused it and nothing changed. To sign out, use the Log out button on Guildhall's own pages."
-            }
-            CodeRejected(_) => "Discord did not accept the login. Please start again.",
-            RateLimited { retry_after } => {
-                return Cow::Owned(format!(
-                    "Discord asked us to slow down. Please try again in {} seconds.",
-                    PortalError::retry_after_secs(*retry_after)
-                ));
-            }
-            DiscordUnavailable(_) => {
-                "We could not reach Discord to load your servers. Please try again in a moment."
-            }
-            TokenRefreshPending(_) => {
-                "Your Discord authorization is being renewed and that is taking longer than usual. Please reload the page in a moment."
-            }
-            NotFound => "There is nothing here — or you are not a member of that server.",
+            StateExpired => ("error-state-expired-title", "error-state-expired-message"),
+            NoVerifiedEmail => (
+                "error-no-verified-email-title",
+                "error-no-verified-email-message",
+            ),
+            UserAlreadyExists => ("error-user-exists-title", "error-user-exists-message"),
+            Inactive => ("error-inactive-title", "error-inactive-message"),
+            CrossOrigin { .. } => ("error-cross-origin-title", "error-cross-origin-message"),
+            CodeRejected(_) => ("error-code-rejected-title", "error-code-rejected-message"),
+            RateLimited { .. } => ("error-rate-limited-title", "error-rate-limited-message"),
+            DiscordUnavailable(_) => (
+                "error-discord-unavailable-title",
+                "error-discord-unavailable-message",
+            ),
+            TokenRefreshPending(_) => (
+                "error-refresh-pending-title",
+                "error-refresh-pending-message",
+            ),
+            NotFound => ("error-not-found-title", "error-not-found-message"),
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => {
-                "An internal error occurred. It has been logged; please try again."
+                ("error-internal-title", "error-internal-message")
             }
-        })
+        }
     }
 }

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 use crate::error::{ErrorPage, RequestError};
+use crate::language::RequestLanguage;
 use crate::pages::render;
 use crate::session::cookies;
 
@@ -21,6 +22,15 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
         .path_and_query()
         .map(|pq| pq.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
+    // Set by the `language` middleware just outside this one; the session
+    // check fills in the user as the request runs.
+    let language = request
+        .extensions()
+        .get::<RequestLanguage>()
+        .cloned()
+        .unwrap_or_else(|| {
+            RequestLanguage::from_request(request.method(), request.uri(), request.headers())
+        });
     let response = next.run(request).await;
     let Some(RequestError(error)) = response.extensions().get::<RequestError>() else {
         return response;
@@ -29,7 +39,7 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
     if page.to_login {
         return to_login(&app, &page, &here);
     }
-    let mut rendered = render_page(&app, page);
+    let mut rendered = render_page(&app, &language, page);
     // Keep headers the handler set (Retry-After, cleared cookies).
     for (name, value) in response.headers() {
         if name == header::RETRY_AFTER || name == header::SET_COOKIE {
@@ -58,22 +68,22 @@ fn to_login(app: &AppState, page: &ErrorPage, here: &str) -> Response {
     redirect
 }
 
-fn render_page(app: &AppState, page: ErrorPage) -> Response {
+fn render_page(app: &AppState, language: &RequestLanguage, page: ErrorPage) -> Response {
+    let lang = language.resolve();
     let (action_url, action_label) = match page.status {
-        StatusCode::BAD_REQUEST => ("/", "Back to sign in"),
-        _ => ("/discord/guilds", "Back to your servers"),
+        StatusCode::BAD_REQUEST => ("/", "error-back-to-sign-in"),
+        _ => ("/discord/guilds", "error-back-to-servers"),
     };
     let ctx = minijinja::context! {
-        title => page.title,
-        message => page.message,
+        title => page.title(lang),
+        message => page.message(lang),
         code => page.code,
         action_url,
         action_label,
-        demo => app.config.demo,
     };
-    match render(app, "error.html", ctx) {
+    match render(app, "error.html", language, ctx) {
         Ok(html) => (page.status, html).into_response(),
         // The page about an error must not fail in turn: its title will do.
-        Err(_) => (page.status, page.title).into_response(),
+        Err(_) => (page.status, page.title(lang)).into_response(),
     }
 }

@@ -20,13 +20,16 @@ use crate::AppState;
 /// 3. `request_id` — the `X-Request-Id` and the span every log line of the
 ///    request is written in;
 /// 4. `security_headers` — CSP, no-sniff, no-referrer, no framing, no-store;
-/// 5. `error_pages` — errors on browser routes become pages or a trip to
-///    the login page;
-/// 6. `error_log` — logs the error a handler or extractor answered with.
+/// 5. `language` — `?lang=` switches language; every request gets its
+///    `RequestLanguage` (see `crate::language`);
+/// 6. `error_pages` — errors on browser routes become pages or a trip to
+///    the login page, in the request's language;
+/// 7. `error_log` — logs the error a handler or extractor answered with.
 pub fn apply(routes: Router<AppState>, app: &AppState) -> Router<AppState> {
     routes
         .layer(from_fn(error_log::error_log))
         .layer(from_fn_with_state(app.clone(), error_pages::error_pages))
+        .layer(from_fn_with_state(app.clone(), crate::language::language))
         .layer(from_fn_with_state(
             app.clone(),
             security_headers::security_headers,

@@ -4,10 +4,12 @@ use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Response};
 use discord::GuildId;
 use guilds::GuildView;
+use i18n::Lang;
 use serde::Serialize;
 
 use crate::AppState;
 use crate::error::PortalError;
+use crate::language::RequestLanguage;
 use crate::page_cache::Kind;
 use crate::pages::{HeaderUser, initials, render};
 use crate::session::current_user::CurrentUser;
@@ -17,14 +19,19 @@ struct GuildCard<'a> {
     #[serde(flatten)]
     guild: &'a GuildView,
     initials: String,
-    permission_names: Vec<&'static str>,
+    /// In the page's language.
+    permission_names: Vec<String>,
 }
 
 impl<'a> GuildCard<'a> {
-    fn new(guild: &'a GuildView) -> Self {
+    fn new(guild: &'a GuildView, lang: Lang) -> Self {
         GuildCard {
             initials: initials(&guild.name),
-            permission_names: guild.permission_names(),
+            permission_names: guild
+                .permission_names()
+                .into_iter()
+                .map(|name| i18n::text(lang, &i18n::permission_key(name)))
+                .collect(),
             guild,
         }
     }
@@ -33,31 +40,42 @@ impl<'a> GuildCard<'a> {
 pub async fn overview(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
+    language: RequestLanguage,
 ) -> Result<Response, PortalError> {
     let listing = app.listing.for_user(user.id).await?;
     let header = HeaderUser::from_user(&user, &app.config.discord.cdn_url);
-    let body =
-        app.page_cache
-            .get_or_render(user.id, Kind::GuildsPage, &listing, Some(&header), || {
-                let cards: Vec<GuildCard> = listing.guilds.iter().map(GuildCard::new).collect();
-                render(
-                    &app,
-                    "guilds.html",
-                    minijinja::context! {
-                        user => &header,
-                        guilds => cards,
-                        stale => listing.stale,
-                        demo => app.config.demo,
-                    },
-                )
-                .map(|html| html.0)
-            })?;
+    let lang = language.resolve();
+    let body = app.page_cache.get_or_render(
+        user.id,
+        Kind::GuildsPage(lang),
+        &listing,
+        Some(&header),
+        || {
+            let cards: Vec<GuildCard> = listing
+                .guilds
+                .iter()
+                .map(|g| GuildCard::new(g, lang))
+                .collect();
+            render(
+                &app,
+                "guilds.html",
+                &language,
+                minijinja::context! {
+                    user => &header,
+                    guilds => cards,
+                    stale => listing.stale,
+                },
+            )
+            .map(|html| html.0)
+        },
+    )?;
     Ok(Html(body).into_response())
 }
 
 pub async fn one_guild(
     State(app): State<AppState>,
     CurrentUser(user): CurrentUser,
+    language: RequestLanguage,
     Path(raw_id): Path<String>,
 ) -> Result<Response, PortalError> {
     // Anything but a snowflake names no guild of anyone's.
@@ -70,11 +88,11 @@ pub async fn one_guild(
     let html = render(
         &app,
         "guild.html",
+        &language,
         minijinja::context! {
             user => HeaderUser::from_user(&user, &app.config.discord.cdn_url),
-            guild => GuildCard::new(&guild),
+            guild => GuildCard::new(&guild, language.resolve()),
             stale,
-            demo => app.config.demo,
         },
     )?;
     Ok(html.into_response())

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::{IntoInternal, PortalError};
+use crate::language::RequestLanguage;
 use crate::login_flow::{self, DEFAULT_SCOPES};
 use crate::next_path;
 use crate::pages::{HeaderUser, render};
@@ -22,12 +23,9 @@ pub struct SignInQuery {
 pub async fn sign_in_page(
     State(app): State<AppState>,
     MaybeUser(user): MaybeUser,
+    language: RequestLanguage,
     Query(q): Query<SignInQuery>,
 ) -> Result<Response, PortalError> {
-    let notice = q
-        .reauth
-        .is_some()
-        .then_some("Your Discord authorization expired or was revoked. Please sign in again.");
     let login_href = match q.next.as_deref() {
         Some(n) => format!(
             "/discord/login?next={}",
@@ -40,11 +38,11 @@ pub async fn sign_in_page(
     let html = render(
         &app,
         "sign_in.html",
+        &language,
         minijinja::context! {
             user => user.as_ref().map(|u| HeaderUser::from_user(u, cdn_url)),
             login_href,
-            notice,
-            demo => app.config.demo,
+            reauth => q.reauth.is_some(),
         },
     )?;
     Ok(html.into_response())

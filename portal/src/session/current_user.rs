@@ -14,6 +14,7 @@ use store::{SessionEnded, SessionTokenHash, User};
 
 use crate::AppState;
 use crate::error::{Chain, PortalError};
+use crate::language::RequestLanguage;
 use crate::session::cookies::read_cookie;
 use crate::session::token::VerifiedSession;
 
@@ -87,6 +88,9 @@ async fn authenticate<'p>(
             );
             return Err(PortalError::Unauthorized);
         }
+    }
+    if let Some(language) = parts.extensions.get::<RequestLanguage>() {
+        language.signed_in(cached.user.locale.as_deref());
     }
     Ok((token, session, cached.user.clone()))
 }

@@ -46,5 +46,6 @@ pub mod limits {
     pub const NICKNAME: usize = 100;
     pub const PROFILE_IMG: usize = 1024;
     pub const SNS_TYPE: usize = 32;
+    pub const LOCALE: usize = 16;
     pub const CSRF_TOKEN: usize = 64;
 }

@@ -20,6 +20,8 @@ pub struct User {
     pub profile_img: Option<String>,
     pub sns_type: Option<String>,
     pub last_seen: Option<DateTime<Utc>>,
+    /// The user's Discord client language (`ko`, `en-US`, …), from the last login.
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -46,6 +48,7 @@ where
             profile_img: row.try_get("profile_img")?,
             sns_type: row.try_get("sns_type")?,
             last_seen: row.try_get("last_seen")?,
+            locale: row.try_get("locale")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
@@ -54,7 +57,7 @@ where
 
 macro_rules! user_columns {
     () => {
-        "id, email, is_active, is_superuser, is_verified, nickname, profile_img, sns_type, last_seen, created_at, updated_at"
+        "id, email, is_active, is_superuser, is_verified, nickname, profile_img, sns_type, last_seen, locale, created_at, updated_at"
     };
 }
 pub(crate) use user_columns;
@@ -66,6 +69,8 @@ pub struct Profile {
     pub profile_img: Option<String>,
     pub sns_type: Option<String>,
     pub last_seen: Option<DateTime<Utc>>,
+    /// Discord's `locale` for the user.
+    pub locale: Option<String>,
 }
 
 impl Store {
@@ -124,7 +129,10 @@ impl Store {
         if let Some(s) = &profile.sns_type {
             check_len("sns_type", s, limits::SNS_TYPE)?;
         }
-        const SQL: &str = "UPDATE users SET nickname = $1, profile_img = $2, sns_type = $3, last_seen = $4, updated_at = $5 WHERE id = $6";
+        if let Some(l) = &profile.locale {
+            check_len("locale", l, limits::LOCALE)?;
+        }
+        const SQL: &str = "UPDATE users SET nickname = $1, profile_img = $2, sns_type = $3, last_seen = $4, locale = $5, updated_at = $6 WHERE id = $7";
         let now = Utc::now();
         let affected = on_pool!(self, |pool, q| {
             sqlx::query(q(SQL))
@@ -132,6 +140,7 @@ impl Store {
                 .bind(&profile.profile_img)
                 .bind(&profile.sns_type)
                 .bind(profile.last_seen)
+                .bind(&profile.locale)
                 .bind(now)
                 .bind(id)
                 .execute(pool)

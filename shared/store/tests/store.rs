@@ -354,6 +354,14 @@ async fn overlong_values_are_typed_errors_and_write_nothing() {
             store.update_profile(user.id, &profile).await.map(drop),
             "nickname",
         );
+        let profile = Profile {
+            locale: Some("x".repeat(17)),
+            ..Profile::default()
+        };
+        too_long(
+            store.update_profile(user.id, &profile).await.map(drop),
+            "locale",
+        );
         let unchanged = store
             .oauth_account_for_user(user.id, "discord")
             .await
@@ -409,13 +417,20 @@ async fn tokens_and_profile_updates() {
             profile_img: Some("https://cdn.discordapp.com/avatars/7/abc.png".into()),
             sns_type: Some("discord".into()),
             last_seen: Some(seen),
+            locale: Some("ko".into()),
         };
+        assert_eq!(
+            store.user_by_id(user.id).await.unwrap().unwrap().locale,
+            None,
+            "no locale before a login wrote one"
+        );
         assert!(store.update_profile(user.id, &profile).await.unwrap());
         let after = store.user_by_id(user.id).await.unwrap().unwrap();
         assert_eq!(after.nickname.as_deref(), Some("Erin ✨"));
         assert_eq!(after.sns_type.as_deref(), Some("discord"));
         assert_eq!(after.profile_img, profile.profile_img);
         assert_eq!(after.last_seen, Some(seen));
+        assert_eq!(after.locale.as_deref(), Some("ko"));
         assert!(after.updated_at >= user.updated_at);
         assert!(
             !store
