@@ -152,6 +152,105 @@ mod tests {
         assert!(!html.contains("\"><img src=x>"));
     }
 
+    /// Words a template may say itself: the product's name.
+    const NAMES: &[&str] = &["Guildhall"];
+    /// Attributes people read (or hear from a screen reader).
+    const READ_ATTRIBUTES: &[&str] = &["title", "alt", "placeholder", "aria-label", "value"];
+
+    /// The English words a template says outside `t(...)`: text between
+    /// tags and the attributes people read, once `{{ }}`, `{% %}` and
+    /// `{# #}` are taken out.
+    fn literal_words(template: &str) -> Vec<String> {
+        let mut html = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(start) = rest.find(['{']) {
+            html.push_str(&rest[..start]);
+            let close = match rest[start..].chars().nth(1) {
+                Some('{') => "}}",
+                Some('%') => "%}",
+                Some('#') => "#}",
+                _ => {
+                    html.push('{');
+                    rest = &rest[start + 1..];
+                    continue;
+                }
+            };
+            let Some(end) = rest[start..].find(close) else {
+                break;
+            };
+            html.push(' ');
+            rest = &rest[start + end + 2..];
+        }
+        html.push_str(rest);
+
+        let mut read = Vec::new();
+        let mut rest = html.as_str();
+        while let Some(open) = rest.find('<') {
+            read.push(rest[..open].to_owned());
+            let Some(close) = rest[open..].find('>') else {
+                break;
+            };
+            let tag = &rest[open + 1..open + close];
+            for attribute in READ_ATTRIBUTES {
+                let needle = format!(" {attribute}=\"");
+                if let Some(at) = tag.find(&needle) {
+                    let value = &tag[at + needle.len()..];
+                    read.push(value[..value.find('"').unwrap_or(value.len())].to_owned());
+                }
+            }
+            rest = &rest[open + close + 1..];
+        }
+        read.push(rest.to_owned());
+        read.iter()
+            .flat_map(|text| text.split(|c: char| !c.is_ascii_alphabetic()))
+            .filter(|word| word.len() >= 2 && !NAMES.contains(word))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn templates_say_nothing_outside_the_catalogue() {
+        for (name, source) in TEMPLATES {
+            let words = literal_words(source);
+            assert!(words.is_empty(), "{name}: literal English {words:?}");
+        }
+        // The scan finds what it is for.
+        assert_eq!(literal_words("<p>Hello {{ x }}</p>"), ["Hello"]);
+        assert_eq!(
+            literal_words(r#"<img alt="Logo of {{ n }}" src="/a.png">"#),
+            ["Logo", "of"]
+        );
+        assert_eq!(
+            literal_words(r#"<button aria-label="Close">{{ t("x") }}</button>"#),
+            ["Close"]
+        );
+        assert!(
+            literal_words(r#"<a href="/x" class="btn">{{ t("k") }}</a> · Guildhall"#).is_empty()
+        );
+    }
+
+    #[test]
+    fn pages_speak_the_language_they_are_given() {
+        let env = environment().unwrap();
+        let render = |lang: &str| {
+            env.get_template("sign_in.html")
+                .unwrap()
+                .render(minijinja::context! { lang, login_href => "/discord/login", languages => Vec::<()>::new() })
+                .unwrap()
+        };
+        let ko = render("ko");
+        assert!(ko.contains(r#"<html lang="ko">"#) && ko.contains("디스코드로 로그인"));
+        let en = render("en");
+        assert!(en.contains(r#"<html lang="en">"#) && en.contains("Login with Discord"));
+        let numbers = env
+            .render_str(
+                "{{ 1234567 | number }} {{ 1741338300 | datetime }}",
+                minijinja::context! { lang => "ko" },
+            )
+            .unwrap();
+        assert_eq!(numbers, "1,234,567 2025년 3월 7일 09:05 (UTC)");
+    }
+
     #[test]
     fn initials_like_discord() {
         assert_eq!(initials("Rust Programming Community Server"), "RPC");

@@ -222,6 +222,21 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     let home = client.get(&base).send().await.unwrap();
     let page = home.text().await.unwrap();
     assert!(page.contains("Demo — signed in against a local stand-in for Discord"));
+    // The demo in Korean for a Korean browser.
+    let korean = client
+        .get(&base)
+        .header("accept-language", "ko-KR,ko;q=0.9,en;q=0.8")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(korean.contains("<html lang=\"ko\">"), "{korean}");
+    assert!(
+        korean.contains("데모 — 실제 디스코드 대신") && korean.contains("디스코드로 로그인"),
+        "{korean}"
+    );
     assert!(dir.join("guildhall-demo.db").exists());
     assert!(!dir.join("deployment.db").exists());
 

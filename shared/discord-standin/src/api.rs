@@ -70,7 +70,7 @@ async fn me(State(shared): State<Shared>, headers: HeaderMap) -> Response {
         "mfa_enabled": false,
         "banner": null,
         "accent_color": null,
-        "locale": "en-US",
+        "locale": u.locale,
         "flags": 0,
         "premium_type": 0,
         "public_flags": 0,

@@ -79,6 +79,9 @@ pub struct FixtureUser {
     /// Whether the email is verified (sent only with the `email` scope).
     #[serde(default)]
     pub verified: bool,
+    /// The user's Discord client language (`locale`, identify scope).
+    #[serde(default = "en_us")]
+    pub locale: String,
     /// The guilds this user is in, any order (answered by id).
     #[serde(default)]
     pub guilds: Vec<FixtureGuild>,
@@ -95,8 +98,15 @@ impl FixtureUser {
             discriminator: zero(),
             email: None,
             verified: false,
+            locale: en_us(),
             guilds: Vec::new(),
         }
+    }
+
+    /// With a client language, e.g. `ko`.
+    pub fn locale(mut self, locale: impl Into<String>) -> Self {
+        self.locale = locale.into();
+        self
     }
 
     /// With an email address, verified or not.
@@ -127,6 +137,11 @@ impl FixtureUser {
 
 fn zero() -> String {
     "0".into()
+}
+
+/// Discord's default client language.
+fn en_us() -> String {
+    "en-US".into()
 }
 
 /// The application registered with the stand-in, and the world it sees.
@@ -349,6 +364,7 @@ impl Fixture {
             discriminator: "0".into(),
             email: Some("demo@guildhall.example".into()),
             verified: true,
+            locale: en_us(),
             guilds,
         });
         f
