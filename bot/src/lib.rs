@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod handler;
 pub mod health;
+pub mod language;
 pub mod links;
 pub mod presence;
 pub mod presence_writer;
@@ -40,8 +41,9 @@ async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().name, error = %error, "command failed");
+            let lang = language::for_interaction(None, ctx.locale());
             let reply = poise::CreateReply::default()
-                .content("Sorry, something went wrong. Please try again in a moment.")
+                .content(i18n::text(lang, "bot-error-generic"))
                 .ephemeral(true);
             if let Err(e) = ctx.send(reply).await {
                 tracing::warn!(error = %e, "could not send the apology");
@@ -60,7 +62,7 @@ pub fn framework(config: &BotConfig) -> poise::Framework<Data, BotError> {
     let dev_guild = config.dev_guild_id;
     poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: vec![commands::dashboard::dashboard()],
+            commands: commands::all(),
             on_error: |e| Box::pin(on_error(e)),
             ..Default::default()
         })

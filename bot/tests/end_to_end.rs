@@ -80,6 +80,16 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
     );
     let commands = body(&registration);
     assert_eq!(commands[0]["name"], "dashboard");
+    // Korean clients list it in Korean (Discord's locale key `ko`).
+    assert_eq!(commands[0]["name_localizations"]["ko"], "대시보드");
+    assert_eq!(
+        commands[0]["description"],
+        "Get a link to the Guildhall dashboard for this server."
+    );
+    assert_eq!(
+        commands[0]["description_localizations"]["ko"],
+        "이 서버의 Guildhall 대시보드 링크를 받아요."
+    );
 
     let identify = standin
         .frames()
@@ -261,6 +271,149 @@ async fn closed_dms_get_the_link_ephemerally() {
     );
     bot.shutdown().await.unwrap();
     db.drop_database().await;
+}
+
+#[tokio::test]
+async fn a_korean_client_gets_the_dm_and_the_fallback_in_korean() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    let bot = start_bot(&standin, &db.url, &[]).await;
+    ready_for_commands(&standin, 0).await;
+    let call = SlashCommand {
+        name: "dashboard".into(),
+        user_id: 5_555,
+        guild_id: Some(31),
+        channel_id: 77,
+    };
+
+    let (_, token) = standin.slash_command_in(0, &call, "ko").unwrap();
+    let message = standin
+        .wait_for_request(WAIT, |r| {
+            r.method == "POST"
+                && r.path.starts_with("/api/v10/channels/")
+                && r.path.ends_with("/messages")
+        })
+        .await
+        .expect("a DM sent");
+    let dm = body(&message);
+    assert_eq!(dm["embeds"][0]["title"], "나의 Guildhall 대시보드", "{dm}");
+    assert!(
+        dm["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("디스코드로 로그인하면"),
+        "{dm}"
+    );
+    assert_eq!(
+        dm["components"][0]["components"][0]["label"],
+        "대시보드 열기"
+    );
+    let followup = standin
+        .wait_for_request(WAIT, |r| {
+            r.path.contains("/webhooks/") && r.path.contains(&token)
+        })
+        .await
+        .expect("the ephemeral answer");
+    assert_eq!(
+        body(&followup)["content"],
+        "DM을 확인해 주세요. 대시보드 링크를 보내 드렸어요."
+    );
+
+    // Closed DMs: the link comes back privately, in Korean.
+    standin.set_dm_fails(true);
+    let (_, token) = standin.slash_command_in(0, &call, "ko").unwrap();
+    let followup = standin
+        .wait_for_request(WAIT, |r| {
+            r.path.contains("/webhooks/") && r.path.contains(&token)
+        })
+        .await
+        .expect("the ephemeral fallback");
+    let fallback = body(&followup);
+    let text = fallback["content"].as_str().unwrap();
+    assert!(text.starts_with("DM이 닫혀 있어서"), "{text}");
+    assert!(
+        text.ends_with(&format!(
+            "\n{PORTAL}/discord/login?next=%2Fdiscord%2Fguilds%2F31"
+        )),
+        "{text}"
+    );
+    assert_eq!(fallback["flags"].as_u64().map(|f| f & 64), Some(64));
+
+    // Any other client language: English.
+    let (_, token) = standin.slash_command_in(0, &call, "ja").unwrap();
+    let followup = standin
+        .wait_for_request(WAIT, |r| {
+            r.path.contains("/webhooks/") && r.path.contains(&token)
+        })
+        .await
+        .unwrap();
+    assert!(
+        body(&followup)["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("I couldn't DM you"),
+        "{}",
+        followup.body
+    );
+    bot.shutdown().await.unwrap();
+    db.drop_database().await;
+}
+
+/// Every word a person reads from the bot comes from the catalogue: no
+/// string literal handed to the builders of replies, embeds and buttons.
+#[test]
+fn bot_replies_take_their_words_from_the_catalogue() {
+    const SPEAKING: &[&str] = &[
+        ".content(",
+        ".title(",
+        ".description(",
+        ".label(",
+        ".say(",
+        ".field(",
+        "CreateEmbedFooter::new(",
+        "CreateEmbedAuthor::new(",
+    ];
+    fn literal_arguments(source: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (n, line) in source.lines().enumerate() {
+            for call in SPEAKING {
+                for (at, _) in line.match_indices(call) {
+                    let argument = line[at + call.len()..].trim_start();
+                    if argument.starts_with('"') || argument.starts_with("format!(\"") {
+                        found.push(format!("line {}: {}", n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        found
+    }
+    assert_eq!(
+        literal_arguments(r#"reply.content("Hello").ephemeral(true)"#).len(),
+        1,
+        "the scan finds a literal"
+    );
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut dirs = vec![src];
+    let mut scanned = 0;
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let source = std::fs::read_to_string(&path).unwrap();
+                // Unit tests may say what they like.
+                let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+                let found = literal_arguments(code);
+                assert!(found.is_empty(), "{}: {found:?}", path.display());
+                scanned += 1;
+            }
+        }
+    }
+    assert!(scanned > 5, "scanned the bot's sources");
 }
 
 /// Everything the bot logs, for checking what never appears there. Installed

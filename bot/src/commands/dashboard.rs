@@ -3,13 +3,16 @@
 //! link privately instead.
 
 use discord::GuildId;
+use i18n::{Lang, text};
 use poise::CreateReply;
 use serenity::all::{CreateActionRow, CreateButton, CreateEmbed, CreateMessage};
 
 use crate::error::BotError;
 use crate::links::dashboard_link;
-use crate::{Context, Data};
+use crate::{Context, Data, language};
 
+// Its description and Korean name come from the catalogue
+// (`command-dashboard-*`, see `language::localise`).
 /// Get a link to the Guildhall dashboard for this server.
 #[poise::command(slash_command)]
 // poise renames the function it wraps (to `inner`), hence the explicit name.
@@ -25,9 +28,10 @@ pub async fn dashboard(ctx: Context<'_>) -> Result<(), BotError> {
     let data: &Data = ctx.data();
     let guild = ctx.guild_id().map(|g| GuildId::new(g.get()));
     let link = dashboard_link(&data.portal_public_url, guild);
+    let lang = language::for_interaction(None, ctx.locale());
     let outcome = ctx
         .author()
-        .direct_message(ctx.serenity_context(), login_message(&link))
+        .direct_message(ctx.serenity_context(), login_message(&link, lang))
         .await
         .map(|_| ())
         .map_err(BotError::from_dm_failure);
@@ -36,7 +40,7 @@ pub async fn dashboard(ctx: Context<'_>) -> Result<(), BotError> {
     }
     ctx.send(
         CreateReply::default()
-            .content(reply_for(&outcome, &link))
+            .content(reply_for(&outcome, &link, lang))
             .ephemeral(true),
     )
     .await?;
@@ -44,26 +48,27 @@ pub async fn dashboard(ctx: Context<'_>) -> Result<(), BotError> {
 }
 
 /// The DM: an embed and a link button (style 5).
-pub fn login_message(link: &str) -> CreateMessage {
+pub fn login_message(link: &str, lang: Lang) -> CreateMessage {
     let embed = CreateEmbed::new()
-        .title("Your Guildhall dashboard")
-        .description("Sign in with Discord to see your servers and what you can manage there.")
+        .title(text(lang, "bot-dm-title"))
+        .description(text(lang, "bot-dm-description"))
         .url(link);
-    let button = CreateButton::new_link(link).label("Open the dashboard");
+    let button = CreateButton::new_link(link).label(text(lang, "bot-dm-button"));
     CreateMessage::new()
         .embed(embed)
         .components(vec![CreateActionRow::Buttons(vec![button])])
 }
 
 /// The ephemeral answer, by how the DM went.
-fn reply_for(outcome: &Result<(), BotError>, link: &str) -> String {
+fn reply_for(outcome: &Result<(), BotError>, link: &str, lang: Lang) -> String {
     match outcome {
-        Ok(()) => "Check your DMs: I sent you a link to the dashboard.".to_owned(),
-        Err(BotError::DmClosed) => format!(
-            "I couldn't DM you (your DMs are closed), so here is your link — it's only visible to you:\n{link}"
-        ),
-        Err(_) => "Sorry, something went wrong sending your link. Please try again in a moment."
-            .to_owned(),
+        Ok(()) => text(lang, "bot-reply-dm-sent"),
+        Err(BotError::DmClosed) => {
+            let mut args = i18n::Args::new();
+            args.set("link", link);
+            i18n::text_with(lang, "bot-reply-dm-closed", &args)
+        }
+        Err(_) => text(lang, "bot-reply-failed"),
     }
 }
 
@@ -74,9 +79,16 @@ mod tests {
     #[test]
     fn replies() {
         let link = "https://portal/discord/login?next=%2Fdiscord%2Fguilds%2F1";
-        assert!(reply_for(&Ok(()), link).contains("Check your DMs"));
-        assert!(reply_for(&Err(BotError::DmClosed), link).contains(link));
-        let other = reply_for(&Err(BotError::Discord(serenity::Error::Other("x"))), link);
-        assert!(other.starts_with("Sorry") && !other.contains(link));
+        assert!(reply_for(&Ok(()), link, Lang::En).contains("Check your DMs"));
+        assert!(reply_for(&Ok(()), link, Lang::Ko).contains("DM을 확인해 주세요"));
+        for lang in Lang::ALL {
+            let closed = reply_for(&Err(BotError::DmClosed), link, lang);
+            assert!(closed.ends_with(&format!("\n{link}")), "{closed}");
+        }
+        let other = || BotError::Discord(serenity::Error::Other("x"));
+        let en = reply_for(&Err(other()), link, Lang::En);
+        assert!(en.starts_with("Sorry") && !en.contains(link));
+        let ko = reply_for(&Err(other()), link, Lang::Ko);
+        assert!(ko.starts_with("죄송해요") && !ko.contains(link));
     }
 }

@@ -348,12 +348,22 @@ impl BotStandIn {
     /// Dispatches INTERACTION_CREATE for a slash command; returns the
     /// interaction id and token, or `None` when that shard is not connected.
     pub fn slash_command(&self, shard: u32, call: &SlashCommand) -> Option<(u64, String)> {
+        self.slash_command_in(shard, call, "en-US")
+    }
+
+    /// [`Self::slash_command`] from a Discord client set to `locale`.
+    pub fn slash_command_in(
+        &self,
+        shard: u32,
+        call: &SlashCommand,
+        locale: &str,
+    ) -> Option<(u64, String)> {
         let mut inner = self.shared.lock();
         let id = inner.next_snowflake();
         let token = format!("interaction-token-{id}");
         let app = inner.fixture.application_id;
         let user = payloads::user(call.user_id, "member", false);
-        let data = payloads::interaction(id, app, &token, call, user);
+        let data = payloads::interaction_in(id, app, &token, call, user, locale);
         inner
             .interactions
             .insert((id, token.clone()), (std::time::Instant::now(), false));

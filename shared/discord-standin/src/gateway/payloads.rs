@@ -192,6 +192,18 @@ pub fn interaction(
     call: &super::SlashCommand,
     user: Value,
 ) -> Value {
+    interaction_in(id, app_id, token, call, user, "en-US")
+}
+
+/// [`interaction`] from a Discord client set to `locale` (`en-US`, `ko`, …).
+pub fn interaction_in(
+    id: u64,
+    app_id: u64,
+    token: &str,
+    call: &super::SlashCommand,
+    user: Value,
+    locale: &str,
+) -> Value {
     let (name, channel_id, guild_id) = (call.name.as_str(), call.channel_id, call.guild_id);
     let command_id = app_id + 1;
     let mut v = json!({
@@ -203,7 +215,7 @@ pub fn interaction(
         "channel": {"id": channel_id.to_string(), "type": if guild_id.is_some() { 0 } else { 1 }},
         "token": token,
         "version": 1,
-        "locale": "en-US",
+        "locale": locale,
         "app_permissions": "2248473465835073",
         "entitlements": [],
         "authorizing_integration_owners": {"0": guild_id.unwrap_or(0).to_string()},
