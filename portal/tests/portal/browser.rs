@@ -3,7 +3,8 @@
 //! consent page → Authorize → the guild overview → one guild → log out, then
 //! in again and "log out everywhere".
 //! Screenshots of the overview at desktop and phone widths are saved under
-//! `target/tmp/screenshots/` for people to look at.
+//! `target/tmp/screenshots/` for people to look at. A second browser set to
+//! Korean signs in and lands on the Korean pages (`ko-*.png`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -45,7 +46,9 @@ where
     }
 }
 
-async fn browser() -> Option<(Driver, Client, std::path::PathBuf)> {
+/// A headless chromium; `korean` sets its interface language and the
+/// `Accept-Language` it sends to Korean.
+async fn browser(korean: bool) -> Option<(Driver, Client, std::path::PathBuf)> {
     if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -76,17 +79,28 @@ async fn browser() -> Option<(Driver, Client, std::path::PathBuf)> {
 
     let profile = std::env::temp_dir().join(format!("gh-chromium-{}-{port}", std::process::id()));
     let mut caps = serde_json::Map::new();
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-dev-shm-usage".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--window-size=1280,900".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let mut prefs = serde_json::json!({});
+    if korean {
+        args.push("--lang=ko-KR".into());
+        // What chromium puts in Accept-Language.
+        prefs = serde_json::json!({"intl": {"accept_languages": "ko-KR,ko,en-US,en"}});
+    }
     caps.insert(
         "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
+        serde_json::json!({ "binary": CHROMIUM, "args": args, "prefs": prefs }),
     );
     // chromedriver speaks plain http on loopback: no TLS needed.
     let client = ClientBuilder::new(HttpConnector::new())
@@ -99,7 +113,7 @@ async fn browser() -> Option<(Driver, Client, std::path::PathBuf)> {
 
 #[tokio::test]
 async fn a_person_logs_in_sees_their_servers_and_logs_out() {
-    let Some((_driver, b, profile)) = browser().await else {
+    let Some((_driver, b, profile)) = browser(false).await else {
         return;
     };
     let mut fixture = base_fixture();
@@ -279,6 +293,189 @@ async fn a_person_logs_in_sees_their_servers_and_logs_out() {
         .await
         .unwrap();
     assert_eq!(me_status(&app, &session).await, 401, "every session ended");
+
+    b.close().await.unwrap();
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(profile);
+}
+
+#[tokio::test]
+async fn a_korean_browser_signs_in_and_lands_on_the_korean_guild_page() {
+    let Some((_driver, b, profile)) = browser(true).await else {
+        return;
+    };
+    let mut fixture = base_fixture();
+    fixture.auto_approve = false;
+    let app = spawn_app_with(fixture.clone(), |_| {}, |c| c.demo = true).await;
+    portal::demo::seed_bot_presence(app.store(), &fixture)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let user = &fixture.users[0];
+    // What the pages may show in Latin letters: what people named
+    // themselves and their servers, the product, and the switch to English.
+    let mut names: Vec<String> = vec!["Guildhall".into(), "English".into()];
+    names.extend(user.global_name.clone());
+    for g in &user.guilds {
+        names.push(g.name.clone());
+        names.push(portal::pages::initials(&g.name));
+    }
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    let english_left = |text: &str| -> Vec<String> {
+        let mut text = text.to_owned();
+        for n in &names {
+            text = text.replace(n.as_str(), " ");
+        }
+        text.split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let lang_of = |b: Client| async move {
+        b.find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    };
+    let shoot = |b: Client, name: &'static str| {
+        let dir = dir.clone();
+        async move {
+            for (width, height, size) in [(1280, 900, "desktop"), (390, 844, "phone")] {
+                b.set_window_size(width, height).await.unwrap();
+                let png = b.screenshot().await.unwrap();
+                std::fs::write(dir.join(format!("ko-{name}-{size}.png")), png).unwrap();
+            }
+            b.set_window_size(1280, 900).await.unwrap();
+        }
+    };
+
+    b.goto(&app.url("/")).await.unwrap();
+    assert_eq!(lang_of(b.clone()).await, "ko", "Accept-Language: ko-KR");
+    let body = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english_left(&body).is_empty(),
+        "{:?} in {body}",
+        english_left(&body)
+    );
+    shoot(b.clone(), "sign-in").await;
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("authorize"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Landed on the overview, in Korean.
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("guilds"))
+        .await
+        .unwrap();
+    assert_eq!(lang_of(b.clone()).await, "ko");
+    let heading = b
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "내 서버");
+    let body = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english_left(&body).is_empty(),
+        "{:?} in {body}",
+        english_left(&body)
+    );
+    shoot(b.clone(), "guilds").await;
+
+    // One guild's page.
+    let manage = b.find_all(Locator::LinkText("관리하기")).await.unwrap();
+    assert!(!manage.is_empty(), "{body}");
+    manage[0].click().await.unwrap();
+    let status = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("bot-status"))
+        .await
+        .unwrap();
+    assert_eq!(status.text().await.unwrap(), "이 서버에 있어요");
+    let body = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        english_left(&body).is_empty(),
+        "{:?} in {body}",
+        english_left(&body)
+    );
+    shoot(b.clone(), "guild").await;
+
+    // An error page, and the switch to English by keyboard alone.
+    b.goto(&app.url("/discord/guilds/1")).await.unwrap();
+    let body = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("페이지를 찾을 수 없어요"), "{body}");
+    // (The error code is the API's, and stays.)
+    assert_eq!(
+        english_left(&body.replace("Not Found", "")),
+        Vec::<String>::new()
+    );
+    shoot(b.clone(), "not-found").await;
+    let switch = b.find(Locator::Id("lang-en")).await.unwrap();
+    switch.send_keys("\u{E007}").await.unwrap(); // Enter
+    b.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("html[lang='en']"))
+        .await
+        .unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .ends_with("/discord/guilds/1"),
+        "back on the same page, without ?lang="
+    );
+    let heading = b
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(heading, "Not found");
 
     b.close().await.unwrap();
     app.stop().await;
