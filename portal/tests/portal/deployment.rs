@@ -275,3 +275,40 @@ async fn two_replicas_share_one_postgres_database() {
     b.shutdown().await;
     db.drop_database().await;
 }
+
+/// The variables in a README's configuration tables: the first cell of each
+/// row, when it is a `NAME` in backticks.
+fn table_variables(markdown: &str) -> BTreeSet<String> {
+    markdown
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
+        .collect()
+}
+
+#[test]
+fn the_korean_readme_keeps_in_step_with_the_english_one() {
+    let english = read("README.md");
+    let korean = read("README.ko.md");
+    let in_english = table_variables(&english);
+    assert!(in_english.contains("DATABASE_URL") && in_english.contains("POSTGRES_PASSWORD"));
+    let in_korean = table_variables(&korean);
+    let missing: Vec<_> = in_english.difference(&in_korean).collect();
+    assert!(missing.is_empty(), "README.ko.md's tables lack {missing:?}");
+    let top: String = english.lines().take(5).collect();
+    assert!(
+        top.contains("(README.ko.md)"),
+        "README.md links to the Korean one at the top"
+    );
+    let top: String = korean.lines().take(5).collect();
+    assert!(top.contains("(README.md)"), "and back");
+    assert_eq!(
+        table_variables("| `A_B` | x |\n| Variable | y |\n| `lower` | z |\n"),
+        BTreeSet::from(["A_B".to_owned()])
+    );
+}
