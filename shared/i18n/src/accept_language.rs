@@ -18,11 +18,8 @@ pub fn preferred(header: &str) -> Option<Lang> {
             if let Some((name, value)) = param.split_once('=')
                 && name.trim().eq_ignore_ascii_case("q")
             {
-                weight = match parse_weight(value.trim()) {
-                    Some(w) => w,
-                    // A garbled weight: ignore the whole entry.
-                    None => 0,
-                };
+                // A garbled weight (None) ignores the whole entry, as q=0.
+                weight = parse_weight(value.trim()).unwrap_or_default();
             }
         }
         if weight == 0 {

@@ -13,8 +13,10 @@ pub fn number(_lang: Lang, n: i64) -> String {
     if n < 0 {
         out.push('-');
     }
+    // A comma before each digit that has a multiple of three after it.
+    let offset = digits.len() % 3;
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && i % 3 == offset {
             out.push(',');
         }
         out.push(c);
