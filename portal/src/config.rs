@@ -332,6 +332,12 @@ mod tests {
             ("DISCORD_CONNECT_TIMEOUT_SECONDS", "0"),
             ("PORTAL_PUBLIC_URL", "example.org"),
             ("AUTH_SECRET", "short"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,,proxy.internal"),
+            ("LOGIN_RATE_LIMIT_PER_MINUTE", "lots"),
+            ("LOGIN_RATE_LIMIT_BURST", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("REQUEST_BODY_LIMIT_BYTES", "64k"),
         ] {
             let mut env = full();
             env.set(name, value);
