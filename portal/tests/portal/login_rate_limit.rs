@@ -67,7 +67,7 @@ async fn past_the_burst_every_login_route_answers_429_without_calling_discord() 
     assert!(html.contains("TOO_MANY_REQUESTS"), "{html}");
 
     // The API: JSON.
-    for path in [AUTHORIZE.to_owned(), api_callback.clone()] {
+    for path in [app.url(AUTHORIZE), api_callback.clone()] {
         let r = app.client.get(&path).send().await.unwrap();
         assert_eq!(r.status(), 429, "{path}");
         assert!(retry_after(&r) >= 1);
