@@ -10,6 +10,7 @@ mod deployment;
 mod hardening;
 mod login_flow;
 mod login_rate_limit;
+mod properties;
 mod refresh_across_replicas;
 mod sessions_and_pages;
 mod sessions_revocation;
