@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
@@ -14,11 +15,23 @@ use crate::routes::{self, api};
 use crate::{AppState, middleware};
 
 pub fn router(app: AppState) -> Router {
-    let routes = Router::new()
-        // browser
-        .route("/", get(routes::login::sign_in_page))
+    // Each costs the client address a cell of its login budget.
+    let login_routes = Router::new()
         .route("/discord/login", get(routes::login::discord_login))
         .route("/discord/callback", get(routes::callback::discord_callback))
+        .route(
+            "/api/v1/auth/discord/cookie/authorize",
+            get(api::auth::authorize),
+        )
+        .route(api::auth::CALLBACK_PATH, get(api::auth::callback))
+        .route_layer(from_fn_with_state(
+            app.clone(),
+            middleware::login_rate_limit::login_rate_limit,
+        ));
+    let routes = Router::new()
+        .merge(login_routes)
+        // browser
+        .route("/", get(routes::login::sign_in_page))
         .route("/discord/guilds", get(routes::guild_pages::overview))
         .route(
             "/discord/guilds/{guild_id}",
@@ -34,11 +47,6 @@ pub fn router(app: AppState) -> Router {
             get(routes::static_files::stylesheet),
         )
         // API
-        .route(
-            "/api/v1/auth/discord/cookie/authorize",
-            get(api::auth::authorize),
-        )
-        .route(api::auth::CALLBACK_PATH, get(api::auth::callback))
         .route(
             "/api/v1/auth/cookie/logout",
             post(routes::logout::api_logout),

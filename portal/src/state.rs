@@ -11,6 +11,7 @@ use store::Store;
 
 use crate::config::PortalConfig;
 use crate::error::PortalError;
+use crate::login_limit::LoginLimiter;
 use crate::metrics::Metrics;
 use crate::middleware::security_headers::content_security_policy;
 use crate::oauth_state::LoginStateSigner;
@@ -58,6 +59,8 @@ pub struct Services {
     pub user_cache: UserCache,
     /// Rendered guild pages and JSON, reused while the listing is unchanged.
     pub page_cache: PageCache,
+    /// Logins per client address; `None` when `LOGIN_RATE_LIMIT_PER_MINUTE=0`.
+    pub login_limiter: Option<LoginLimiter>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
             user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
             page_cache: PageCache::new(PAGE_CACHE_BYTES),
             login_states: LoginStateSigner::new(&config.session.oauth_state_secret),
+            login_limiter: config.login.rate_limit.map(LoginLimiter::new),
             config,
             store,
             discord,

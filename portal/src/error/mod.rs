@@ -65,6 +65,19 @@ pub enum PortalError {
     /// The Discord authorization behind the session is gone.
     #[error("the Discord authorization behind the session is gone")]
     ReauthRequired,
+    /// This client address started or finished too many logins lately
+    /// (`LOGIN_RATE_LIMIT_PER_MINUTE`).
+    #[error("too many logins from this address; next in {:.3} s", retry_after.as_secs_f64())]
+    TooManyLoginAttempts { retry_after: Duration },
+    /// `/metrics` without the `METRICS_TOKEN` it wants.
+    #[error("metrics requested without the right bearer token")]
+    MetricsUnauthorized,
+    /// The request body is over `REQUEST_BODY_LIMIT_BYTES`.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The answer took longer than `REQUEST_TIMEOUT_SECONDS`.
+    #[error("no answer within the request timeout")]
+    RequestTimeout,
     #[error("rate limited by Discord for {:.3} s", retry_after.as_secs_f64())]
     RateLimited { retry_after: Duration },
     #[error("Discord is unavailable")]
@@ -122,7 +135,7 @@ impl PortalError {
     pub fn status(&self) -> StatusCode {
         use PortalError::*;
         match self {
-            Unauthorized | ReauthRequired => StatusCode::UNAUTHORIZED,
+            Unauthorized | ReauthRequired | MetricsUnauthorized => StatusCode::UNAUTHORIZED,
             OAuthDenied { .. }
             | MissingCodeOrState
             | StateDecode
@@ -133,7 +146,10 @@ impl PortalError {
             | Inactive
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
             CrossOrigin { .. } => StatusCode::FORBIDDEN,
-            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited { .. } | TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            // Not 408: that says the client was slow, and browsers resend.
+            RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
             DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
             TokenRefreshPending(_) => StatusCode::SERVICE_UNAVAILABLE,
             NotFound => StatusCode::NOT_FOUND,
@@ -161,6 +177,10 @@ impl PortalError {
             CodeRejected(_) => "OAUTH_CODE_REJECTED",
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
+            TooManyLoginAttempts { .. } => "TOO_MANY_REQUESTS",
+            MetricsUnauthorized => "Unauthorized",
+            PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            RequestTimeout => "REQUEST_TIMEOUT",
             DiscordUnavailable(_) => "DISCORD_UNAVAILABLE",
             TokenRefreshPending(_) => "DISCORD_TOKEN_REFRESH_PENDING",
             NotFound => "Not Found",
@@ -200,11 +220,18 @@ impl IntoResponse for PortalError {
         let status = self.status();
         let mut response =
             (status, Json(serde_json::json!({"detail": self.detail()}))).into_response();
-        if let PortalError::RateLimited { retry_after } = &self {
+        if let PortalError::RateLimited { retry_after }
+        | PortalError::TooManyLoginAttempts { retry_after } = &self
+        {
             let secs = PortalError::retry_after_secs(*retry_after);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let PortalError::MetricsUnauthorized = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let PortalError::TokenRefreshPending(_) = &self {
             // The lease it waited for has expired by now: a retry takes it.
@@ -291,6 +318,16 @@ mod tests {
                 "DISCORD_RATE_LIMITED",
             ),
             (
+                TooManyLoginAttempts {
+                    retry_after: Duration::from_millis(2500),
+                },
+                429,
+                "TOO_MANY_REQUESTS",
+            ),
+            (MetricsUnauthorized, 401, "Unauthorized"),
+            (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+            (RequestTimeout, 503, "REQUEST_TIMEOUT"),
+            (
                 DiscordUnavailable(discord_down()),
                 502,
                 "DISCORD_UNAVAILABLE",
@@ -341,6 +378,10 @@ mod tests {
                 | CodeRejected(_)
                 | ReauthRequired
                 | RateLimited { .. }
+                | TooManyLoginAttempts { .. }
+                | MetricsUnauthorized
+                | PayloadTooLarge
+                | RequestTimeout
                 | DiscordUnavailable(_)
                 | TokenRefreshPending(_)
                 | NotFound
@@ -380,6 +421,11 @@ mod tests {
         }
         .into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let response = PortalError::TooManyLoginAttempts {
+            retry_after: Duration::from_millis(2500),
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
     }
 
     #[test]

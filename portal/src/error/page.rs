@@ -52,6 +52,10 @@ impl PortalError {
             CrossOrigin { .. } => "Request from another site refused",
             CodeRejected(_) => "Login failed",
             RateLimited { .. } => "Discord is busy",
+            TooManyLoginAttempts { .. } => "Too many sign-in attempts",
+            MetricsUnauthorized => "Token required",
+            PayloadTooLarge => "Request too large",
+            RequestTimeout => "This is taking too long",
             DiscordUnavailable(_) => "Discord is unavailable",
             TokenRefreshPending(_) => "Still renewing your Discord sign-in",
             NotFound => "Not found",
@@ -92,6 +96,19 @@ impl PortalError {
                     "Discord asked us to slow down. Please try again in {} seconds.",
                     PortalError::retry_after_secs(*retry_after)
                 ));
+            }
+            TooManyLoginAttempts { retry_after } => {
+                return Cow::Owned(format!(
+                    "Too many sign-in attempts came from your network. Please try again in {} seconds.",
+                    PortalError::retry_after_secs(*retry_after)
+                ));
+            }
+            MetricsUnauthorized => "The metrics need the operator's bearer token.",
+            PayloadTooLarge => {
+                "The request was larger than Guildhall accepts, so nothing was done."
+            }
+            RequestTimeout => {
+                "Guildhall could not answer in time (Discord may be slow). Please try again in a moment."
             }
             DiscordUnavailable(_) => {
                 "We could not reach Discord to load your servers. Please try again in a moment."

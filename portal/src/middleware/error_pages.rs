@@ -30,9 +30,16 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
         return to_login(&app, &page, &here);
     }
     let mut rendered = render_page(&app, page);
-    // Keep headers the handler set (Retry-After, cleared cookies).
+    // Keep headers the handler set (Retry-After, cleared cookies, the
+    // scheme a 401 wants).
     for (name, value) in response.headers() {
-        if name == header::RETRY_AFTER || name == header::SET_COOKIE {
+        if [
+            header::RETRY_AFTER,
+            header::SET_COOKIE,
+            header::WWW_AUTHENTICATE,
+        ]
+        .contains(name)
+        {
             rendered.headers_mut().append(name.clone(), value.clone());
         }
     }
