@@ -1,6 +1,7 @@
 //! The Guildhall store: users, their Discord OAuth accounts (tokens optionally
 //! encrypted at rest), the guilds the bot is in, consumed login states, the
-//! leases that keep token refreshes to one replica, and ended sessions — on
+//! leases that keep token refreshes to one replica, ended sessions, and each
+//! guild's preferences, tags and audit log — on
 //! SQLite, PostgreSQL or MySQL/MariaDB, chosen by `DATABASE_URL`.
 //!
 //! Users and OAuth accounts follow fastapi-users' schema and `oauth_callback`
@@ -12,6 +13,9 @@ mod bot_guilds;
 mod database;
 mod dialect;
 mod error;
+mod guild_audit;
+mod guild_preferences;
+mod guild_tags;
 mod migrations;
 mod oauth_accounts;
 mod oauth_callback;
@@ -28,6 +32,15 @@ pub mod testing;
 
 pub use database::{Backend, ConnectOptions, Store};
 pub use error::{PasswordError, StoreError, UrlError};
+pub use guild_audit::{
+    AUDIT_PAGE_MAX, AUDIT_RETENTION_SECONDS, AuditAction, AuditActor, AuditEntry,
+    UnknownAuditAction,
+};
+pub use guild_preferences::{
+    DEFAULT_WELCOME_MESSAGE, GuildLanguage, GuildPreferences, PreferencesUpdate, UnknownLanguage,
+    WELCOME_MESSAGE_MAX,
+};
+pub use guild_tags::{GuildTag, TAG_CONTENT_MAX, TAG_NAME_MAX, TAGS_PER_GUILD_MAX, TagSaved};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
 pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
