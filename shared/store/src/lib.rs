@@ -1,5 +1,6 @@
 //! The Guildhall store: users, their Discord OAuth accounts (tokens optionally
-//! encrypted at rest), the guilds the bot is in, consumed login states, the
+//! encrypted at rest), the guilds the bot is in and their channels, what the
+//! bot reports about itself, failed welcome posts, consumed login states, the
 //! leases that keep token refreshes to one replica, and ended sessions — on
 //! SQLite, PostgreSQL or MySQL/MariaDB, chosen by `DATABASE_URL`.
 //!
@@ -8,10 +9,13 @@
 //! with a fastapi-users deployment. This crate is the only place SQL lives.
 
 pub mod adopt;
+mod bot_guild_channels;
 mod bot_guilds;
+mod bot_status;
 mod database;
 mod dialect;
 mod error;
+mod guild_welcome_failures;
 mod migrations;
 mod oauth_accounts;
 mod oauth_callback;
@@ -26,8 +30,10 @@ mod users;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use bot_guild_channels::GuildChannel;
 pub use database::{Backend, ConnectOptions, Store};
 pub use error::{PasswordError, StoreError, UrlError};
+pub use guild_welcome_failures::WelcomeFailure;
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
 pub use oauth_callback::{CallbackOutcome, OAuthCallback};
 pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
