@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod guild_admin;
 pub mod login_flow;
 pub mod metrics;
 pub mod middleware;
