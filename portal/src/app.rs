@@ -211,7 +211,10 @@ async fn prune_audit_log(store: Store) {
     let mut every = tokio::time::interval(AUDIT_PRUNE_EVERY);
     loop {
         every.tick().await;
-        match store.guild_audit_prune(chrono::Utc::now().timestamp()).await {
+        match store
+            .guild_audit_prune(chrono::Utc::now().timestamp())
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(entries = n, "pruned the guild audit log"),
             Err(e) => tracing::warn!(

@@ -238,10 +238,8 @@ impl GuildsConfig {
                 0,
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
-            permission_max_age: env.seconds(
-                "GUILD_PERMISSION_MAX_AGE_SECONDS",
-                Duration::from_secs(30),
-            )?,
+            permission_max_age: env
+                .seconds("GUILD_PERMISSION_MAX_AGE_SECONDS", Duration::from_secs(30))?,
         })
     }
 }

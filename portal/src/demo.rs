@@ -82,7 +82,9 @@ async fn seed_bot_reports(store: &Store, guild_ids: &[u64]) -> Result<(), Portal
                 kind: *kind,
             })
             .collect();
-        store.bot_guild_channels_replace(*guild_id, &channels).await?;
+        store
+            .bot_guild_channels_replace(*guild_id, &channels)
+            .await?;
     }
     if let Some(guild_id) = guild_ids.get(1) {
         store

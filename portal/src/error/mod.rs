@@ -244,8 +244,11 @@ pub struct RequestError(pub Arc<PortalError>);
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response =
-            (status, Json(serde_json::json!({"detail": self.detail_json()}))).into_response();
+        let mut response = (
+            status,
+            Json(serde_json::json!({"detail": self.detail_json()})),
+        )
+            .into_response();
         if let PortalError::RateLimited { retry_after } = &self {
             let secs = PortalError::retry_after_secs(*retry_after);
             response

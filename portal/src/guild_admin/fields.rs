@@ -95,10 +95,7 @@ impl TagName {
             let why = if c.is_uppercase() {
                 format!("Use lower-case letters only ({c:?} is upper case)")
             } else {
-                format!(
-                    "Use letters, digits, - and _ only ({:?} is not allowed)",
-                    c
-                )
+                format!("Use letters, digits, - and _ only ({:?} is not allowed)", c)
             };
             return Err(Invalid::new(why, "string_pattern_mismatch"));
         }
@@ -154,8 +151,8 @@ impl WelcomeMessage {
             let candidate = &after[..=close];
             // `{` followed by a word and `}` is meant as a placeholder.
             let inner = &candidate[1..candidate.len() - 1];
-            let looks_like_one = !inner.is_empty()
-                && inner.chars().all(|c| c.is_alphanumeric() || c == '_');
+            let looks_like_one =
+                !inner.is_empty() && inner.chars().all(|c| c.is_alphanumeric() || c == '_');
             if looks_like_one && !PLACEHOLDERS.contains(&candidate) {
                 return Err(Invalid::new(
                     format!(
@@ -221,7 +218,16 @@ mod tests {
 
     #[test]
     fn tag_names_follow_discord_s_rules() {
-        for ok in ["rules", "faq_1", "a-b", "규칙", "안녕-2", "x", &"a".repeat(32), "été"] {
+        for ok in [
+            "rules",
+            "faq_1",
+            "a-b",
+            "규칙",
+            "안녕-2",
+            "x",
+            &"a".repeat(32),
+            "été",
+        ] {
             assert!(TagName::parse(ok).is_ok(), "{ok}");
         }
         for (bad, kind) in [
@@ -244,7 +250,10 @@ mod tests {
         assert!(TagContent::parse("@everyone hi").is_ok());
         assert!(TagContent::parse(&"é".repeat(2000)).is_ok());
         assert_eq!(TagContent::parse("").unwrap_err().kind, "string_too_short");
-        assert_eq!(TagContent::parse("  \n").unwrap_err().kind, "string_too_short");
+        assert_eq!(
+            TagContent::parse("  \n").unwrap_err().kind,
+            "string_too_short"
+        );
         assert_eq!(
             TagContent::parse(&"x".repeat(2001)).unwrap_err().kind,
             "string_too_long"
@@ -253,15 +262,22 @@ mod tests {
 
     #[test]
     fn welcome_messages_know_their_placeholders() {
-        assert!(WelcomeMessage::parse("Hi {user}, welcome to {server} ({member_count})", true).is_ok());
+        assert!(
+            WelcomeMessage::parse("Hi {user}, welcome to {server} ({member_count})", true).is_ok()
+        );
         assert!(WelcomeMessage::parse("JSON stays: {\"a\": 1} and { spaced }", true).is_ok());
         assert!(WelcomeMessage::parse("", false).is_ok());
         let err = WelcomeMessage::parse("Hi {username}", true).unwrap_err();
         assert_eq!(err.kind, "value_error");
         assert!(err.msg.contains("{username}"), "{}", err.msg);
-        assert_eq!(WelcomeMessage::parse(" ", true).unwrap_err().kind, "string_too_short");
         assert_eq!(
-            WelcomeMessage::parse(&"x".repeat(2001), false).unwrap_err().kind,
+            WelcomeMessage::parse(" ", true).unwrap_err().kind,
+            "string_too_short"
+        );
+        assert_eq!(
+            WelcomeMessage::parse(&"x".repeat(2001), false)
+                .unwrap_err()
+                .kind,
             "string_too_long"
         );
     }
@@ -269,15 +285,46 @@ mod tests {
     #[test]
     fn channels_must_be_the_guild_s_text_channels() {
         let channels = [
-            GuildChannel { id: 10, name: "general".into(), position: 0, kind: 0 },
-            GuildChannel { id: 11, name: "Voice".into(), position: 1, kind: 2 },
+            GuildChannel {
+                id: 10,
+                name: "general".into(),
+                position: 0,
+                kind: 0,
+            },
+            GuildChannel {
+                id: 11,
+                name: "Voice".into(),
+                position: 1,
+                kind: 2,
+            },
         ];
-        assert_eq!(welcome_channel(Some(10), true, None, &channels), Ok(Some(10)));
-        assert!(welcome_channel(Some(11), true, None, &channels).is_err(), "voice");
-        assert!(welcome_channel(Some(12), false, None, &channels).is_err(), "unknown");
-        assert_eq!(welcome_channel(Some(12), false, Some(12), &channels), Ok(Some(12)), "saved, deleted, off");
-        assert!(welcome_channel(Some(12), true, Some(12), &channels).is_err(), "saved, deleted, on");
-        assert_eq!(welcome_channel(None, true, None, &channels).unwrap_err().kind, "missing");
+        assert_eq!(
+            welcome_channel(Some(10), true, None, &channels),
+            Ok(Some(10))
+        );
+        assert!(
+            welcome_channel(Some(11), true, None, &channels).is_err(),
+            "voice"
+        );
+        assert!(
+            welcome_channel(Some(12), false, None, &channels).is_err(),
+            "unknown"
+        );
+        assert_eq!(
+            welcome_channel(Some(12), false, Some(12), &channels),
+            Ok(Some(12)),
+            "saved, deleted, off"
+        );
+        assert!(
+            welcome_channel(Some(12), true, Some(12), &channels).is_err(),
+            "saved, deleted, on"
+        );
+        assert_eq!(
+            welcome_channel(None, true, None, &channels)
+                .unwrap_err()
+                .kind,
+            "missing"
+        );
         assert_eq!(welcome_channel(None, false, None, &channels), Ok(None));
         assert_eq!(snowflake("41771983423143937"), Ok(41771983423143937));
         for bad in ["", "0", "-1", "+5", "12a", "99999999999999999999"] {

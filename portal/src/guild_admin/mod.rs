@@ -10,8 +10,8 @@ pub mod fields;
 use discord::GuildId;
 use guilds::{GuildView, OAUTH_NAME};
 use store::{
-    AuditActor, GuildChannel, GuildPreferences, GuildTag, PreferencesUpdate, StoreError,
-    TagSaved, User, WelcomeFailure,
+    AuditActor, GuildChannel, GuildPreferences, GuildTag, PreferencesUpdate, StoreError, TagSaved,
+    User, WelcomeFailure,
 };
 
 use crate::AppState;
@@ -64,7 +64,10 @@ pub struct SettingsState {
     pub members_intent: Option<bool>,
 }
 
-pub async fn settings_state(app: &AppState, guild_id: GuildId) -> Result<SettingsState, PortalError> {
+pub async fn settings_state(
+    app: &AppState,
+    guild_id: GuildId,
+) -> Result<SettingsState, PortalError> {
     let id = guild_id.get();
     Ok(SettingsState {
         preferences: app.store.guild_preferences(id).await?,
@@ -75,7 +78,10 @@ pub async fn settings_state(app: &AppState, guild_id: GuildId) -> Result<Setting
 }
 
 /// The guild's text channels, where a welcome message can be posted.
-pub async fn text_channels(app: &AppState, guild_id: GuildId) -> Result<Vec<GuildChannel>, PortalError> {
+pub async fn text_channels(
+    app: &AppState,
+    guild_id: GuildId,
+) -> Result<Vec<GuildChannel>, PortalError> {
     let mut channels: Vec<GuildChannel> = app
         .store
         .bot_guild_channels(guild_id.get())

@@ -88,7 +88,10 @@ impl SettingsForm {
         SettingsForm {
             language: p.language.as_str().to_owned(),
             enabled: p.welcome_enabled,
-            channel_id: p.welcome_channel_id.map(|id| id.to_string()).unwrap_or_default(),
+            channel_id: p
+                .welcome_channel_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             message: p.welcome_message.clone(),
             version: p.version.to_string(),
         }
@@ -109,12 +112,20 @@ impl SettingsForm {
     /// field's error.
     fn parse(&self) -> Result<(SettingsChange, i64), Vec<FieldError>> {
         let mut errors = Vec::new();
-        let language = keep(&mut errors, &["body", "language"], fields::language(&self.language));
+        let language = keep(
+            &mut errors,
+            &["body", "language"],
+            fields::language(&self.language),
+        );
         let channel = if self.channel_id.is_empty() {
             Some(None)
         } else {
-            keep(&mut errors, &guild_admin::CHANNEL_LOC, fields::snowflake(&self.channel_id))
-                .map(Some)
+            keep(
+                &mut errors,
+                &guild_admin::CHANNEL_LOC,
+                fields::snowflake(&self.channel_id),
+            )
+            .map(Some)
         };
         let message = keep(
             &mut errors,
@@ -130,15 +141,17 @@ impl SettingsForm {
             }),
         );
         match (language, channel, message, version) {
-            (Some(language), Some(welcome_channel_id), Some(welcome_message), Some(version)) => Ok((
-                SettingsChange {
-                    language,
-                    welcome_enabled: self.enabled,
-                    welcome_channel_id,
-                    welcome_message,
-                },
-                version,
-            )),
+            (Some(language), Some(welcome_channel_id), Some(welcome_message), Some(version)) => {
+                Ok((
+                    SettingsChange {
+                        language,
+                        welcome_enabled: self.enabled,
+                        welcome_channel_id,
+                        welcome_message,
+                    },
+                    version,
+                ))
+            }
             _ => Err(errors),
         }
     }
@@ -215,10 +228,17 @@ async fn guild_page(
     let status = redisplay.as_ref().map_or(StatusCode::OK, |r| r.status);
     let (form, errors, notice) = match (redisplay, &state) {
         (Some(r), _) => (Some(r.form), by_field(&r.errors), r.notice),
-        (None, Some(s)) => (Some(SettingsForm::stored(&s.preferences)), HashMap::new(), None),
+        (None, Some(s)) => (
+            Some(SettingsForm::stored(&s.preferences)),
+            HashMap::new(),
+            None,
+        ),
         (None, None) => (None, HashMap::new(), None),
     };
-    let selected = form.as_ref().map(|f| f.channel_id.clone()).unwrap_or_default();
+    let selected = form
+        .as_ref()
+        .map(|f| f.channel_id.clone())
+        .unwrap_or_default();
     let channels: Vec<ChannelOption> = state
         .iter()
         .flat_map(|s| &s.channels)
@@ -231,17 +251,20 @@ async fn guild_page(
     // A saved (or typed) channel the bot no longer sees: flagged, not hidden.
     let deleted_channel =
         (!selected.is_empty() && !channels.iter().any(|c| c.selected)).then_some(selected);
-    let failure = state.as_ref().and_then(|s| s.welcome_failure.as_ref()).map(|f| FailureView {
-        channel: state
-            .iter()
-            .flat_map(|s| &s.channels)
-            .find(|c| c.id == f.channel_id)
-            .map(|c| format!("#{}", c.name))
-            .unwrap_or_else(|| format!("channel {}", f.channel_id)),
-        at: when(f.failed_at),
-        message: f.message.clone(),
-        code: f.code,
-    });
+    let failure = state
+        .as_ref()
+        .and_then(|s| s.welcome_failure.as_ref())
+        .map(|f| FailureView {
+            channel: state
+                .iter()
+                .flat_map(|s| &s.channels)
+                .find(|c| c.id == f.channel_id)
+                .map(|c| format!("#{}", c.name))
+                .unwrap_or_else(|| format!("channel {}", f.channel_id)),
+            at: when(f.failed_at),
+            message: f.message.clone(),
+            code: f.code,
+        });
     let html = render(
         app,
         "guild.html",
@@ -327,6 +350,8 @@ struct TagForm {
 #[derive(Serialize)]
 struct TagView {
     name: String,
+    /// The name as a path segment or query value.
+    encoded: String,
     content: String,
     updated: String,
 }
@@ -381,6 +406,7 @@ async fn render_tags(
         .iter()
         .map(|t| TagView {
             name: t.name.clone(),
+            encoded: url::form_urlencoded::byte_serialize(t.name.as_bytes()).collect(),
             content: t.content.clone(),
             updated: when(t.updated_at),
         })
@@ -434,19 +460,40 @@ pub async fn save_tag(
         (name, content) => {
             let errors = [name.err(), content.err()].into_iter().flatten().collect();
             let r = again(form, errors, None, StatusCode::UNPROCESSABLE_ENTITY);
-            return render_tags(&app, &user, &form_token, guild_id, Some(r), (None, None), None)
-                .await;
+            return render_tags(
+                &app,
+                &user,
+                &form_token,
+                guild_id,
+                Some(r),
+                (None, None),
+                None,
+            )
+            .await;
         }
     };
     match guild_admin::save_tag(&app, &user, guild_id, &name, &content).await {
         Ok(_) => {
-            let name: String = url::form_urlencoded::byte_serialize(name.as_str().as_bytes()).collect();
-            Ok(Redirect::to(&format!("/discord/guilds/{guild_id}/tags?saved={name}")).into_response())
+            let name: String =
+                url::form_urlencoded::byte_serialize(name.as_str().as_bytes()).collect();
+            Ok(
+                Redirect::to(&format!("/discord/guilds/{guild_id}/tags?saved={name}"))
+                    .into_response(),
+            )
         }
         Err(e @ PortalError::TagLimitReached) => {
             let notice = e.page().message.into_owned();
             let r = again(form, Vec::new(), Some(notice), StatusCode::CONFLICT);
-            render_tags(&app, &user, &form_token, guild_id, Some(r), (None, None), None).await
+            render_tags(
+                &app,
+                &user,
+                &form_token,
+                guild_id,
+                Some(r),
+                (None, None),
+                None,
+            )
+            .await
         }
         Err(other) => Err(other),
     }
@@ -526,7 +573,10 @@ pub async fn audit_page(
         .map(|(_, before)| before)
         .unwrap_or(None);
     let guild = guild_admin::managed_guild(&app, &user, guild_id, Access::Read).await?;
-    let entries = app.store.guild_audit(guild_id.get(), AUDIT_PAGE, before).await?;
+    let entries = app
+        .store
+        .guild_audit(guild_id.get(), AUDIT_PAGE, before)
+        .await?;
     let older = (entries.len() == AUDIT_PAGE as usize)
         .then(|| entries.last().map(|e| e.id))
         .flatten();

@@ -100,14 +100,20 @@ mod tests {
         let a = tokens.token_for("session-a");
         assert_eq!(a, tokens.token_for("session-a"));
         assert_ne!(a, tokens.token_for("session-b"));
-        assert_ne!(a, FormTokens::new(&Secret::new("secret-two")).token_for("session-a"));
+        assert_ne!(
+            a,
+            FormTokens::new(&Secret::new("secret-two")).token_for("session-a")
+        );
         assert_eq!(a.len(), 43);
 
         let guard = FormToken(a.clone());
         assert!(guard.check(Some(&a)).is_ok());
         assert!(matches!(guard.check(None), Err(PortalError::FormToken)));
         assert!(matches!(guard.check(Some("")), Err(PortalError::FormToken)));
-        assert!(matches!(guard.check(Some(&a[..42])), Err(PortalError::FormToken)));
+        assert!(matches!(
+            guard.check(Some(&a[..42])),
+            Err(PortalError::FormToken)
+        ));
         assert!(matches!(
             FormToken(String::new()).check(Some("")),
             Err(PortalError::FormToken)

@@ -4,8 +4,8 @@
 //! form posts back.
 
 pub mod cookies;
-pub mod form_token;
 pub mod current_user;
+pub mod form_token;
 pub mod revocation;
 pub mod same_origin;
 pub mod token;

@@ -7,6 +7,7 @@ mod common;
 mod adopt;
 mod browser;
 mod deployment;
+mod guild_admin;
 mod login_flow;
 mod refresh_across_replicas;
 mod sessions_and_pages;

@@ -394,7 +394,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            errors(r#"{"language":"fr","welcome":{"enabled":"yes","channel_id":5,"message":"x"},"version":"1"}"#),
+            errors(
+                r#"{"language":"fr","welcome":{"enabled":"yes","channel_id":5,"message":"x"},"version":"1"}"#
+            ),
             [
                 ("body.language".to_owned(), "enum"),
                 ("body.version".to_owned(), "int_type"),
@@ -403,7 +405,9 @@ mod tests {
             ]
         );
         assert_eq!(
-            errors(r#"{"language":"en","welcome":{"enabled":true,"channel_id":null,"message":"{nope}"},"version":0}"#),
+            errors(
+                r#"{"language":"en","welcome":{"enabled":true,"channel_id":null,"message":"{nope}"},"version":0}"#
+            ),
             [("body.welcome.message".to_owned(), "value_error")]
         );
     }
