@@ -436,6 +436,13 @@ async fn a_manager_creates_a_tag_changes_the_welcome_message_and_sees_both_in_th
         .await
         .unwrap();
     wait_for(Locator::Id("saved")).await;
+    // The form at the top of the screenshot.
+    b.execute(
+        "document.getElementById('settings-title').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
     let stored = app.store().guild_preferences(guild_id).await.unwrap();
     assert!(stored.welcome_enabled);
     assert!(stored.welcome_channel_id.is_some());
