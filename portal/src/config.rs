@@ -270,6 +270,10 @@ pub struct GuildsConfig {
     pub cache_ttl: Duration,
     /// `BOT_INVITE_PERMISSIONS`, the permissions integer in invite links.
     pub bot_invite_permissions: u64,
+    /// `GUILD_PERMISSION_MAX_AGE_SECONDS`: a change to a server's settings
+    /// or tags is checked against a guild list Discord gave at most this
+    /// long ago (fetched again otherwise). Zero fetches on every change.
+    pub permission_max_age: Duration,
 }
 
 impl GuildsConfig {
@@ -281,6 +285,8 @@ impl GuildsConfig {
                 0,
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
+            permission_max_age: env
+                .seconds("GUILD_PERMISSION_MAX_AGE_SECONDS", Duration::from_secs(30))?,
         })
     }
 }
@@ -349,6 +355,7 @@ mod tests {
         assert_eq!(c.discord.api_url, "https://discord.com/api/v10");
         assert_eq!(c.discord.client_id, "123");
         assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.guilds.permission_max_age, Duration::from_secs(30));
         assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
         assert!(c.token_encryption.key.is_none());
         assert_eq!(

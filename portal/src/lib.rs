@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod guild_admin;
 pub mod login_flow;
 pub mod login_limit;
 pub mod metrics;

@@ -17,6 +17,7 @@ use crate::middleware::security_headers::content_security_policy;
 use crate::oauth_state::LoginStateSigner;
 use crate::page_cache::PageCache;
 use crate::pages;
+use crate::session::form_token::FormTokens;
 use crate::session::token::SessionTokens;
 use crate::session::user_cache::UserCache;
 
@@ -50,6 +51,8 @@ pub struct Services {
     pub listing: GuildListing,
     /// Issues and checks session tokens.
     pub session_tokens: SessionTokens,
+    /// Makes the per-session token every form carries.
+    pub form_tokens: FormTokens,
     /// Signs and checks the OAuth `state` of logins under way.
     pub login_states: LoginStateSigner,
     pub templates: Environment<'static>,
@@ -95,6 +98,7 @@ impl AppState {
                 &config.session.auth_secret,
                 config.session.lifetime,
             ),
+            form_tokens: FormTokens::new(&config.session.auth_secret),
             user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
             page_cache: PageCache::new(PAGE_CACHE_BYTES),
             login_states: LoginStateSigner::new(&config.session.oauth_state_secret),

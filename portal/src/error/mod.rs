@@ -21,7 +21,17 @@ use axum::response::{IntoResponse, Response};
 use discord::DiscordError;
 use guilds::ListingError;
 
+use crate::guild_admin::fields::FieldError;
+
 pub use page::ErrorPage;
+
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.loc.join("."), e.kind))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A cause of any kind, kept for the log.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -59,6 +69,24 @@ pub enum PortalError {
         /// What `Origin` and `Sec-Fetch-Site` said, cut short.
         seen: String,
     },
+    /// A form was posted without this session's form token, or with another's.
+    #[error("the form token is missing or is not this session's")]
+    FormToken,
+    /// The user may not manage the guild (not owner, Administrator or
+    /// Manage Server), or is not in it.
+    #[error("the user may not manage this guild")]
+    GuildForbidden,
+    #[error("the bot is not in this guild")]
+    BotNotPresent,
+    /// The settings were saved by someone else since the form was shown.
+    #[error("the guild's settings changed since they were read")]
+    SettingsChanged,
+    #[error("the guild already has the most tags allowed")]
+    TagLimitReached,
+    /// Fields that do not pass their rules, each with where and why, as
+    /// FastAPI reports request validation errors.
+    #[error("invalid request fields: {}", summary(.0))]
+    Validation(Vec<FieldError>),
     /// Discord refused the authorization code (expired, reused, wrong verifier).
     #[error("Discord refused the authorization code")]
     CodeRejected(#[source] DiscordError),
@@ -145,7 +173,9 @@ impl PortalError {
             | UserAlreadyExists
             | Inactive
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
-            CrossOrigin { .. } => StatusCode::FORBIDDEN,
+            CrossOrigin { .. } | FormToken | GuildForbidden => StatusCode::FORBIDDEN,
+            BotNotPresent | SettingsChanged | TagLimitReached => StatusCode::CONFLICT,
+            Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited { .. } | TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             // Not 408: that says the client was slow, and browsers resend.
@@ -174,6 +204,13 @@ impl PortalError {
             UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
             Inactive => "LOGIN_BAD_CREDENTIALS",
             CrossOrigin { .. } => "CSRF_ORIGIN_MISMATCH",
+            FormToken => "CSRF_TOKEN_MISMATCH",
+            GuildForbidden => "GUILD_FORBIDDEN",
+            BotNotPresent => "BOT_NOT_PRESENT",
+            SettingsChanged => "SETTINGS_CHANGED",
+            TagLimitReached => "TAG_LIMIT_REACHED",
+            // The response carries the list itself (see `detail_json`).
+            Validation(_) => "VALIDATION_ERROR",
             CodeRejected(_) => "OAUTH_CODE_REJECTED",
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
@@ -186,6 +223,15 @@ impl PortalError {
             NotFound => "Not Found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
         })
+    }
+
+    /// The `detail` as the response body carries it: the code, or for
+    /// invalid fields FastAPI's list of `{"loc", "msg", "type"}`.
+    pub fn detail_json(&self) -> serde_json::Value {
+        match self {
+            PortalError::Validation(errors) => serde_json::json!(errors),
+            other => serde_json::Value::from(other.detail().into_owned()),
+        }
     }
 
     /// Whole seconds to wait, for `Retry-After` and the page that says so.
@@ -218,8 +264,11 @@ pub struct RequestError(pub Arc<PortalError>);
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response =
-            (status, Json(serde_json::json!({"detail": self.detail()}))).into_response();
+        let mut response = (
+            status,
+            Json(serde_json::json!({"detail": self.detail_json()})),
+        )
+            .into_response();
         if let PortalError::RateLimited { retry_after }
         | PortalError::TooManyLoginAttempts { retry_after } = &self
         {
@@ -304,6 +353,11 @@ mod tests {
                 403,
                 "CSRF_ORIGIN_MISMATCH",
             ),
+            (FormToken, 403, "CSRF_TOKEN_MISMATCH"),
+            (GuildForbidden, 403, "GUILD_FORBIDDEN"),
+            (BotNotPresent, 409, "BOT_NOT_PRESENT"),
+            (SettingsChanged, 409, "SETTINGS_CHANGED"),
+            (TagLimitReached, 409, "TAG_LIMIT_REACHED"),
             (
                 CodeRejected(DiscordError::Unauthorized),
                 400,
@@ -375,6 +429,13 @@ mod tests {
                 | UserAlreadyExists
                 | Inactive
                 | CrossOrigin { .. }
+                | FormToken
+                | GuildForbidden
+                | BotNotPresent
+                | SettingsChanged
+                | TagLimitReached
+                // Its body is a list: see `invalid_fields_answer_like_fastapi`.
+                | Validation(_)
                 | CodeRejected(_)
                 | ReauthRequired
                 | RateLimited { .. }
@@ -412,6 +473,29 @@ mod tests {
             let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(json, serde_json::json!({ "detail": detail }), "{name}");
         }
+    }
+
+    #[tokio::test]
+    async fn invalid_fields_answer_like_fastapi() {
+        let error = PortalError::Validation(vec![FieldError::new(
+            &["body", "welcome", "message"],
+            "String should have at most 2000 characters",
+            "string_too_long",
+        )]);
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let response = error.into_response();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"detail": [{
+                "loc": ["body", "welcome", "message"],
+                "msg": "String should have at most 2000 characters",
+                "type": "string_too_long",
+            }]})
+        );
     }
 
     #[test]

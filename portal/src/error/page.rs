@@ -50,6 +50,12 @@ impl PortalError {
             UserAlreadyExists => "Account already exists",
             Inactive => "Account disabled",
             CrossOrigin { .. } => "Request from another site refused",
+            FormToken => "Form expired",
+            GuildForbidden => "You cannot manage this server",
+            BotNotPresent => "The bot is not in this server",
+            SettingsChanged => "Someone else saved first",
+            TagLimitReached => "Too many tags",
+            Validation(_) => "Some fields are not valid",
             CodeRejected(_) => "Login failed",
             RateLimited { .. } => "Discord is busy",
             TooManyLoginAttempts { .. } => "Too many sign-in attempts",
@@ -90,6 +96,22 @@ impl PortalError {
             CrossOrigin { .. } => {
                 "This request came from another site, so Guildhall refused it and nothing changed. To sign out, use the Log out button on Guildhall's own pages."
             }
+            FormToken => {
+                "This form was not sent from your current Guildhall session (it may be from before you signed in again), so nothing changed. Reload the page and try again."
+            }
+            GuildForbidden => {
+                "Managing this server's settings needs Owner, Administrator or Manage Server in Discord. If you were just given one of them, wait a moment and reload."
+            }
+            BotNotPresent => {
+                "The bot is not in this server, so there is nothing to set up yet. Invite it from the server's page first."
+            }
+            SettingsChanged => {
+                "Someone else changed these settings while you were editing. Reload the page to see their changes, then make yours again."
+            }
+            TagLimitReached => {
+                "A server can have at most 200 tags. Delete one you no longer need to make room."
+            }
+            Validation(_) => "Some of what was sent is not valid, so nothing changed.",
             CodeRejected(_) => "Discord did not accept the login. Please start again.",
             RateLimited { retry_after } => {
                 return Cow::Owned(format!(

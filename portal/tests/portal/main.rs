@@ -7,6 +7,7 @@ mod common;
 mod adopt;
 mod browser;
 mod deployment;
+mod guild_admin;
 mod hardening;
 mod login_flow;
 mod login_rate_limit;
