@@ -123,6 +123,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
                 user_id: user,
                 guild_id: Some(guild),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .expect("dispatched");
@@ -204,6 +205,7 @@ async fn closed_dms_get_the_link_ephemerally() {
                 user_id: 9,
                 guild_id: Some(31),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -240,6 +242,7 @@ async fn closed_dms_get_the_link_ephemerally() {
                 user_id: 9,
                 guild_id: None,
                 channel_id: 78,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -321,6 +324,7 @@ async fn other_dm_failures_get_a_short_apology() {
                 user_id: 9,
                 guild_id: Some(31),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -663,9 +667,10 @@ fn serenity_accepts_the_stand_ins_shapes() {
         user_id: 5,
         guild_id: Some(7),
         channel_id: 9,
+        ..Default::default()
     };
     let from_guild: Interaction =
-        serde_json::from_value(shapes::interaction(1, 2, "t", &call, user.clone()))
+        serde_json::from_value(shapes::interaction(1, 2, "t", &call, user.clone(), None))
             .expect("guild interaction");
     assert!(
         matches!(from_guild, Interaction::Command(ref c) if c.guild_id.map(|g| g.get()) == Some(7))
@@ -675,7 +680,7 @@ fn serenity_accepts_the_stand_ins_shapes() {
         ..call
     };
     let from_dm: Interaction =
-        serde_json::from_value(shapes::interaction(1, 2, "t", &dm_call, user.clone()))
+        serde_json::from_value(shapes::interaction(1, 2, "t", &dm_call, user.clone(), None))
             .expect("DM interaction");
     assert!(matches!(from_dm, Interaction::Command(ref c) if c.user.id.get() == 5));
     let _: Guild = serde_json::from_value(shapes::guild(7, 8, 0, 0)).expect("GUILD_CREATE guild");
