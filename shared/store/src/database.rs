@@ -186,8 +186,57 @@ impl Store {
     }
 
     /// Applies this backend's migrations from `migrations/<backend>/`.
+    ///
+    /// Refuses, changing nothing, a database that holds user tables but no
+    /// record of Guildhall's migrations: that is another application's
+    /// schema (fastapi-users'), which `portal adopt` takes over. Left to
+    /// sqlx, the first migration would fail half-way with "table exists",
+    /// after creating its bookkeeping table.
     pub async fn migrate(&self) -> Result<(), StoreError> {
+        if self.holds_unadopted_schema().await? {
+            return Err(StoreError::NotAdopted);
+        }
         self.run_migrations(Embedded::of(self.backend())).await
+    }
+
+    async fn holds_unadopted_schema(&self) -> Result<bool, StoreError> {
+        const USER_TABLES: [&str; 4] = ["users", "user", "oauth_accounts", "oauth_account"];
+        let tables: Vec<String> = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = current_schema()",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+            Db::MySql(pool) => {
+                sqlx::query_scalar(
+                    "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                     WHERE table_schema = DATABASE()",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        if !tables.iter().any(|t| USER_TABLES.contains(&t.as_str())) {
+            return Ok(false);
+        }
+        if !tables.iter().any(|t| t == "_sqlx_migrations") {
+            return Ok(true);
+        }
+        // An empty bookkeeping table is what an earlier failed start left.
+        let recorded: i64 = crate::dialect::on_pool!(self, |pool, _q| {
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(recorded == 0)
     }
 
     pub(crate) async fn run_migrations(&self, migrations: Embedded) -> Result<(), StoreError> {

@@ -15,6 +15,13 @@ pub enum StoreError {
     },
     #[error("migrations failed: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
+    #[error(
+        "the database holds user tables Guildhall did not create (a fastapi-users deployment?) \
+         and no record of Guildhall's migrations; nothing was changed. Run `portal adopt --dry-run` \
+         to see how it would be taken over, then `portal adopt` \
+         (docs/migrating-from-fastapi-users.md)"
+    )]
+    NotAdopted,
     #[error("a user with this email already exists")]
     UserAlreadyExists,
     #[error("{field} is too long: {len} characters, at most {max}")]

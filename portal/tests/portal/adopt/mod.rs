@@ -280,7 +280,7 @@ async fn a_live_fastapi_users_database_is_adopted_with_nothing_lost() {
         // the failed attempt leaves nothing in the way of the adoption.
         let (code, _, err) = portal_command(&case.url, "migrate", &[]).await;
         assert_eq!(code, 1, "{err}");
-        assert!(err.contains("run `portal adopt --dry-run`"), "{err}");
+        assert!(err.contains("`portal adopt --dry-run`"), "{err}");
         assert_eq!(case.schema(TABLES).await, schema_before);
 
         // A dry run prints the plan and its SQL and changes nothing.
