@@ -3,6 +3,7 @@
 //! (shared/i18n).
 
 use i18n::{Lang, text};
+use store::GuildLanguage;
 
 /// Discord's locale code for Korean (`name_localizations` keys, an
 /// interaction's `locale`).
@@ -17,21 +18,65 @@ pub fn for_interaction(server: Option<Lang>, locale: Option<&str>) -> Lang {
         .unwrap_or_default()
 }
 
+/// The language to answer `ctx` in: its server's setting (from the
+/// settings cache; unknown when the store cannot be read) or its caller's.
+pub async fn of_context(ctx: crate::Context<'_>) -> Lang {
+    let server = match ctx.guild_id() {
+        Some(guild) => match ctx.data().settings.get(guild.get()).await {
+            Ok(settings) => of_server(settings.preferences.language),
+            Err(e) => {
+                tracing::warn!(guild = guild.get(), error = %e, "server language unknown: settings unavailable");
+                None
+            }
+        },
+        None => None,
+    };
+    for_interaction(server, ctx.locale())
+}
+
+/// The language a server's managers chose on the portal; `None` for
+/// automatic.
+pub fn of_server(setting: GuildLanguage) -> Option<Lang> {
+    match setting {
+        GuildLanguage::Auto => None,
+        GuildLanguage::En => Some(Lang::En),
+        GuildLanguage::Ko => Some(Lang::Ko),
+    }
+}
+
 /// A slash command's description from the catalogue
 /// (`command-<name>-description`, English), and its Korean name and
-/// description under Discord's `ko` (`command-<name>-name`).
+/// description under Discord's `ko` (`command-<name>-name`); the same for
+/// each option (`command-<name>-option-<option>`, `…-description`).
 pub fn localise<U, E>(mut command: poise::Command<U, E>) -> poise::Command<U, E> {
-    let name_key = format!("command-{}-name", command.name);
-    let description_key = format!("command-{}-description", command.name);
-    command.description = Some(text(Lang::En, &description_key).into());
-    command.name_localizations =
-        vec![(DISCORD_KOREAN.into(), text(Lang::Ko, &name_key).into())].into();
-    command.description_localizations = vec![(
-        DISCORD_KOREAN.into(),
-        text(Lang::Ko, &description_key).into(),
-    )]
-    .into();
+    let key = format!("command-{}", command.name);
+    let (name, description) = localised(&format!("{key}-name"), &format!("{key}-description"));
+    command.description = Some(description.english.into());
+    command.name_localizations = vec![(DISCORD_KOREAN.into(), name.korean.into())].into();
+    command.description_localizations =
+        vec![(DISCORD_KOREAN.into(), description.korean.into())].into();
+    for parameter in &mut command.parameters {
+        let option = format!("{key}-option-{}", parameter.name);
+        let (name, description) = localised(&option, &format!("{option}-description"));
+        parameter.description = Some(description.english.into());
+        parameter.name_localizations = vec![(DISCORD_KOREAN.into(), name.korean.into())].into();
+        parameter.description_localizations =
+            vec![(DISCORD_KOREAN.into(), description.korean.into())].into();
+    }
     command
+}
+
+struct Both {
+    english: String,
+    korean: String,
+}
+
+fn localised(name_key: &str, description_key: &str) -> (Both, Both) {
+    let both = |key: &str| Both {
+        english: text(Lang::En, key),
+        korean: text(Lang::Ko, key),
+    };
+    (both(name_key), both(description_key))
 }
 
 #[cfg(test)]
@@ -46,6 +91,15 @@ mod tests {
         assert_eq!(for_interaction(None, None), Lang::En);
         assert_eq!(for_interaction(Some(Lang::En), Some("ko")), Lang::En);
         assert_eq!(for_interaction(Some(Lang::Ko), Some("en-US")), Lang::Ko);
+        assert_eq!(
+            for_interaction(of_server(GuildLanguage::Auto), Some("ko")),
+            Lang::Ko
+        );
+        assert_eq!(
+            for_interaction(of_server(GuildLanguage::En), Some("ko")),
+            Lang::En
+        );
+        assert_eq!(for_interaction(None, Some("kok")), Lang::En);
     }
 
     #[test]
@@ -69,6 +123,19 @@ mod tests {
             }
             let description = command.description.as_deref().unwrap_or_default();
             assert!((1..=100).contains(&description.chars().count()));
+            for parameter in &command.parameters {
+                assert_eq!(
+                    text(
+                        Lang::En,
+                        &format!("command-{}-option-{}", command.name, parameter.name)
+                    ),
+                    parameter.name,
+                    "the English option name is the registered one"
+                );
+                let (_, name) = &parameter.name_localizations[0];
+                assert!((1..=32).contains(&name.chars().count()) && !name.contains(' '));
+                assert!(parameter.description.is_some());
+            }
         }
     }
 }

@@ -3,16 +3,23 @@
 //! variables; a missing or malformed one stops start-up with a line naming it.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use discord::DiscordConfig;
 use settings::{Env, EnvError, Secret};
 use telemetry::LogFormat;
 
+use crate::client_addr::TrustedProxies;
+use crate::login_limit::LoginRateLimit;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://guildhall.db";
 /// The demo keeps its sample data out of a real deployment's default file.
 pub const DEMO_DATABASE_URL: &str = "sqlite://guildhall-demo.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
+/// Request bodies larger than this are refused (413): no route takes more
+/// than a small form.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 const NEEDS_APP: &str = "create a Discord application (see README.md, \"Running against real Discord\"), or run `portal --demo` to try Guildhall offline";
 const NEEDS_AUTH_SECRET: &str = "set it to a long random string, e.g. `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline";
@@ -87,6 +94,14 @@ pub struct ServerConfig {
     /// `PORTAL_PUBLIC_URL`: base of every absolute link and of the OAuth
     /// redirect URIs, no trailing slash.
     pub public_url: String,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// `REQUEST_TIMEOUT_SECONDS`: a backstop; answers 503 past it.
+    pub request_timeout: Duration,
+    /// `REQUEST_BODY_LIMIT_BYTES`.
+    pub body_limit: usize,
+    /// `METRICS_TOKEN`: when set, `/metrics` wants it as a Bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 impl ServerConfig {
@@ -102,7 +117,24 @@ impl ServerConfig {
             "an address such as 127.0.0.1:8000 or 0.0.0.0:8000",
         )?;
         let public_url = env.url("PORTAL_PUBLIC_URL", &format!("http://{bind}"))?;
-        Ok(ServerConfig { bind, public_url })
+        let body_limit = env.parse(
+            "REQUEST_BODY_LIMIT_BYTES",
+            DEFAULT_BODY_LIMIT,
+            "a number of bytes, e.g. 65536",
+        )?;
+        Ok(ServerConfig {
+            bind,
+            public_url,
+            trusted_proxies: env.parse(
+                "TRUSTED_PROXIES",
+                TrustedProxies::default(),
+                "comma-separated networks or addresses of your reverse proxies, e.g. 10.0.0.0/8,127.0.0.1",
+            )?,
+            request_timeout: env
+                .positive_seconds("REQUEST_TIMEOUT_SECONDS", Duration::from_secs(30))?,
+            body_limit,
+            metrics_token: env.secret("METRICS_TOKEN"),
+        })
     }
 
     /// The browser login's redirect URI, registered with Discord.
@@ -206,12 +238,27 @@ pub struct LoginConfig {
     /// `ASSOCIATE_BY_EMAIL`: link a Discord login to an existing user with
     /// the same verified email.
     pub associate_by_email: bool,
+    /// `LOGIN_RATE_LIMIT_PER_MINUTE` (0: off) and `LOGIN_RATE_LIMIT_BURST`,
+    /// per client address.
+    pub rate_limit: Option<LoginRateLimit>,
 }
 
 impl LoginConfig {
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        let per_minute: u32 = env.parse(
+            "LOGIN_RATE_LIMIT_PER_MINUTE",
+            20,
+            "a whole number of logins a minute per address, 0 for no limit",
+        )?;
+        let burst: NonZeroU32 = env.parse(
+            "LOGIN_RATE_LIMIT_BURST",
+            NonZeroU32::new(10).unwrap_or(NonZeroU32::MIN),
+            "a positive whole number of logins an address may start at once",
+        )?;
         Ok(LoginConfig {
             associate_by_email: env.flag("ASSOCIATE_BY_EMAIL", true)?,
+            rate_limit: NonZeroU32::new(per_minute)
+                .map(|per_minute| LoginRateLimit { per_minute, burst }),
         })
     }
 }
@@ -223,6 +270,10 @@ pub struct GuildsConfig {
     pub cache_ttl: Duration,
     /// `BOT_INVITE_PERMISSIONS`, the permissions integer in invite links.
     pub bot_invite_permissions: u64,
+    /// `GUILD_PERMISSION_MAX_AGE_SECONDS`: a change to a server's settings
+    /// or tags is checked against a guild list Discord gave at most this
+    /// long ago (fetched again otherwise). Zero fetches on every change.
+    pub permission_max_age: Duration,
 }
 
 impl GuildsConfig {
@@ -234,6 +285,8 @@ impl GuildsConfig {
                 0,
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
+            permission_max_age: env
+                .seconds("GUILD_PERMISSION_MAX_AGE_SECONDS", Duration::from_secs(30))?,
         })
     }
 }
@@ -302,8 +355,24 @@ mod tests {
         assert_eq!(c.discord.api_url, "https://discord.com/api/v10");
         assert_eq!(c.discord.client_id, "123");
         assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.guilds.permission_max_age, Duration::from_secs(30));
         assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
         assert!(c.token_encryption.key.is_none());
+        assert_eq!(
+            c.login
+                .rate_limit
+                .map(|l| (l.per_minute.get(), l.burst.get())),
+            Some((20, 10))
+        );
+        assert!(c.server.trusted_proxies.is_empty() && c.server.metrics_token.is_none());
+        assert_eq!(c.server.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.server.body_limit, 64 * 1024);
+        let mut env = full();
+        env.set("LOGIN_RATE_LIMIT_PER_MINUTE", "0");
+        env.set("METRICS_TOKEN", "metrics-token-value");
+        let off = PortalConfig::from_env(&env, false).unwrap();
+        assert!(off.login.rate_limit.is_none());
+        assert!(!format!("{off:?}").contains("metrics-token-value"));
         let printed = format!("{c:?}");
         assert!(!printed.contains("client-secret-value") && !printed.contains("0123456789abcdef"));
     }
@@ -332,6 +401,12 @@ mod tests {
             ("DISCORD_CONNECT_TIMEOUT_SECONDS", "0"),
             ("PORTAL_PUBLIC_URL", "example.org"),
             ("AUTH_SECRET", "short"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8,,proxy.internal"),
+            ("LOGIN_RATE_LIMIT_PER_MINUTE", "lots"),
+            ("LOGIN_RATE_LIMIT_BURST", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("REQUEST_BODY_LIMIT_BYTES", "64k"),
         ] {
             let mut env = full();
             env.set(name, value);

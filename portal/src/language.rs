@@ -94,6 +94,28 @@ impl RequestLanguage {
             .unwrap_or_default()
     }
 
+    /// The same language for an error page, whose switch links leave out
+    /// the query that failed (it may hold a one-time login code, or what
+    /// an attacker put in it); the login callbacks' go to the start page.
+    pub fn for_error_page(&self) -> RequestLanguage {
+        let path = self.0.here.split('?').next().unwrap_or("/");
+        let here = if path.starts_with("/discord/callback") {
+            "/"
+        } else {
+            path
+        };
+        let user = OnceLock::new();
+        if let Some(lang) = self.0.user.get() {
+            let _ = user.set(*lang);
+        }
+        RequestLanguage(Arc::new(Inner {
+            cookie: self.0.cookie,
+            accepted: self.0.accepted,
+            user,
+            here: here.to_owned(),
+        }))
+    }
+
     /// The language switch: every language, linking to this page.
     pub fn switch_links(&self) -> Vec<SwitchLink> {
         let current = self.resolve();
@@ -243,6 +265,17 @@ mod tests {
             request("/discord/guilds", &[]).switch_links()[1].href,
             "/discord/guilds?lang=ko"
         );
+    }
+
+    #[test]
+    fn error_pages_never_repeat_the_query() {
+        let r = request("/discord/guilds/1?x=%3Cb%3E", &[("accept-language", "ko")]);
+        r.signed_in(Some("ko"));
+        let e = r.for_error_page();
+        assert_eq!(e.resolve(), Lang::Ko);
+        assert_eq!(e.switch_links()[0].href, "/discord/guilds/1?lang=en");
+        let callback = request("/discord/callback?code=one-time&state=s", &[]).for_error_page();
+        assert_eq!(callback.switch_links()[1].href, "/?lang=ko");
     }
 
     #[test]

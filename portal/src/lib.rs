@@ -5,14 +5,18 @@
 
 pub mod adopt;
 pub mod app;
+pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod guild_admin;
 pub mod language;
 pub mod login_flow;
+pub mod login_limit;
 pub mod metrics;
 pub mod middleware;
 pub mod next_path;
+pub mod oauth_error;
 pub mod oauth_state;
 pub mod page_cache;
 pub mod pages;

@@ -137,7 +137,7 @@ async fn check_callback<'p>(
 ) -> Result<(&'p str, VerifiedState), PortalError> {
     if let Some(error) = &params.error {
         return Err(PortalError::OAuthDenied {
-            error: error.chars().take(64).collect(),
+            error: crate::oauth_error::checked(error).to_owned(),
         });
     }
     let (Some(code), Some(oauth_state)) = (params.code.as_deref(), params.state.as_deref()) else {

@@ -11,11 +11,13 @@ use store::Store;
 
 use crate::config::PortalConfig;
 use crate::error::PortalError;
+use crate::login_limit::LoginLimiter;
 use crate::metrics::Metrics;
 use crate::middleware::security_headers::content_security_policy;
 use crate::oauth_state::LoginStateSigner;
 use crate::page_cache::PageCache;
 use crate::pages;
+use crate::session::form_token::FormTokens;
 use crate::session::token::SessionTokens;
 use crate::session::user_cache::UserCache;
 
@@ -49,6 +51,8 @@ pub struct Services {
     pub listing: GuildListing,
     /// Issues and checks session tokens.
     pub session_tokens: SessionTokens,
+    /// Makes the per-session token every form carries.
+    pub form_tokens: FormTokens,
     /// Signs and checks the OAuth `state` of logins under way.
     pub login_states: LoginStateSigner,
     pub templates: Environment<'static>,
@@ -58,6 +62,8 @@ pub struct Services {
     pub user_cache: UserCache,
     /// Rendered guild pages and JSON, reused while the listing is unchanged.
     pub page_cache: PageCache,
+    /// Logins per client address; `None` when `LOGIN_RATE_LIMIT_PER_MINUTE=0`.
+    pub login_limiter: Option<LoginLimiter>,
 }
 
 impl AppState {
@@ -92,9 +98,11 @@ impl AppState {
                 &config.session.auth_secret,
                 config.session.lifetime,
             ),
+            form_tokens: FormTokens::new(&config.session.auth_secret),
             user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
             page_cache: PageCache::new(PAGE_CACHE_BYTES),
             login_states: LoginStateSigner::new(&config.session.oauth_state_secret),
+            login_limiter: config.login.rate_limit.map(LoginLimiter::new),
             config,
             store,
             discord,

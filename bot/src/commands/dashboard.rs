@@ -28,7 +28,7 @@ pub async fn dashboard(ctx: Context<'_>) -> Result<(), BotError> {
     let data: &Data = ctx.data();
     let guild = ctx.guild_id().map(|g| GuildId::new(g.get()));
     let link = dashboard_link(&data.portal_public_url, guild);
-    let lang = language::for_interaction(None, ctx.locale());
+    let lang = language::of_context(ctx).await;
     let outcome = ctx
         .author()
         .direct_message(ctx.serenity_context(), login_message(&link, lang))

@@ -21,7 +21,17 @@ use axum::response::{IntoResponse, Response};
 use discord::DiscordError;
 use guilds::ListingError;
 
+use crate::guild_admin::fields::FieldError;
+
 pub use page::ErrorPage;
+
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.loc.join("."), e.kind))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A cause of any kind, kept for the log.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -59,12 +69,43 @@ pub enum PortalError {
         /// What `Origin` and `Sec-Fetch-Site` said, cut short.
         seen: String,
     },
+    /// A form was posted without this session's form token, or with another's.
+    #[error("the form token is missing or is not this session's")]
+    FormToken,
+    /// The user may not manage the guild (not owner, Administrator or
+    /// Manage Server), or is not in it.
+    #[error("the user may not manage this guild")]
+    GuildForbidden,
+    #[error("the bot is not in this guild")]
+    BotNotPresent,
+    /// The settings were saved by someone else since the form was shown.
+    #[error("the guild's settings changed since they were read")]
+    SettingsChanged,
+    #[error("the guild already has the most tags allowed")]
+    TagLimitReached,
+    /// Fields that do not pass their rules, each with where and why, as
+    /// FastAPI reports request validation errors.
+    #[error("invalid request fields: {}", summary(.0))]
+    Validation(Vec<FieldError>),
     /// Discord refused the authorization code (expired, reused, wrong verifier).
     #[error("Discord refused the authorization code")]
     CodeRejected(#[source] DiscordError),
     /// The Discord authorization behind the session is gone.
     #[error("the Discord authorization behind the session is gone")]
     ReauthRequired,
+    /// This client address started or finished too many logins lately
+    /// (`LOGIN_RATE_LIMIT_PER_MINUTE`).
+    #[error("too many logins from this address; next in {:.3} s", retry_after.as_secs_f64())]
+    TooManyLoginAttempts { retry_after: Duration },
+    /// `/metrics` without the `METRICS_TOKEN` it wants.
+    #[error("metrics requested without the right bearer token")]
+    MetricsUnauthorized,
+    /// The request body is over `REQUEST_BODY_LIMIT_BYTES`.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// The answer took longer than `REQUEST_TIMEOUT_SECONDS`.
+    #[error("no answer within the request timeout")]
+    RequestTimeout,
     #[error("rate limited by Discord for {:.3} s", retry_after.as_secs_f64())]
     RateLimited { retry_after: Duration },
     #[error("Discord is unavailable")]
@@ -122,7 +163,7 @@ impl PortalError {
     pub fn status(&self) -> StatusCode {
         use PortalError::*;
         match self {
-            Unauthorized | ReauthRequired => StatusCode::UNAUTHORIZED,
+            Unauthorized | ReauthRequired | MetricsUnauthorized => StatusCode::UNAUTHORIZED,
             OAuthDenied { .. }
             | MissingCodeOrState
             | StateDecode
@@ -132,8 +173,13 @@ impl PortalError {
             | UserAlreadyExists
             | Inactive
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
-            CrossOrigin { .. } => StatusCode::FORBIDDEN,
-            RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            CrossOrigin { .. } | FormToken | GuildForbidden => StatusCode::FORBIDDEN,
+            BotNotPresent | SettingsChanged | TagLimitReached => StatusCode::CONFLICT,
+            Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            RateLimited { .. } | TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            // Not 408: that says the client was slow, and browsers resend.
+            RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
             DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
             TokenRefreshPending(_) => StatusCode::SERVICE_UNAVAILABLE,
             NotFound => StatusCode::NOT_FOUND,
@@ -158,14 +204,34 @@ impl PortalError {
             UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
             Inactive => "LOGIN_BAD_CREDENTIALS",
             CrossOrigin { .. } => "CSRF_ORIGIN_MISMATCH",
+            FormToken => "CSRF_TOKEN_MISMATCH",
+            GuildForbidden => "GUILD_FORBIDDEN",
+            BotNotPresent => "BOT_NOT_PRESENT",
+            SettingsChanged => "SETTINGS_CHANGED",
+            TagLimitReached => "TAG_LIMIT_REACHED",
+            // The response carries the list itself (see `detail_json`).
+            Validation(_) => "VALIDATION_ERROR",
             CodeRejected(_) => "OAUTH_CODE_REJECTED",
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
+            TooManyLoginAttempts { .. } => "TOO_MANY_REQUESTS",
+            MetricsUnauthorized => "Unauthorized",
+            PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            RequestTimeout => "REQUEST_TIMEOUT",
             DiscordUnavailable(_) => "DISCORD_UNAVAILABLE",
             TokenRefreshPending(_) => "DISCORD_TOKEN_REFRESH_PENDING",
             NotFound => "Not Found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
         })
+    }
+
+    /// The `detail` as the response body carries it: the code, or for
+    /// invalid fields FastAPI's list of `{"loc", "msg", "type"}`.
+    pub fn detail_json(&self) -> serde_json::Value {
+        match self {
+            PortalError::Validation(errors) => serde_json::json!(errors),
+            other => serde_json::Value::from(other.detail().into_owned()),
+        }
     }
 
     /// Whole seconds to wait, for `Retry-After` and the page that says so.
@@ -198,13 +264,23 @@ pub struct RequestError(pub Arc<PortalError>);
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response =
-            (status, Json(serde_json::json!({"detail": self.detail()}))).into_response();
-        if let PortalError::RateLimited { retry_after } = &self {
+        let mut response = (
+            status,
+            Json(serde_json::json!({"detail": self.detail_json()})),
+        )
+            .into_response();
+        if let PortalError::RateLimited { retry_after }
+        | PortalError::TooManyLoginAttempts { retry_after } = &self
+        {
             let secs = PortalError::retry_after_secs(*retry_after);
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let PortalError::MetricsUnauthorized = &self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let PortalError::TokenRefreshPending(_) = &self {
             // The lease it waited for has expired by now: a retry takes it.
@@ -277,6 +353,11 @@ mod tests {
                 403,
                 "CSRF_ORIGIN_MISMATCH",
             ),
+            (FormToken, 403, "CSRF_TOKEN_MISMATCH"),
+            (GuildForbidden, 403, "GUILD_FORBIDDEN"),
+            (BotNotPresent, 409, "BOT_NOT_PRESENT"),
+            (SettingsChanged, 409, "SETTINGS_CHANGED"),
+            (TagLimitReached, 409, "TAG_LIMIT_REACHED"),
             (
                 CodeRejected(DiscordError::Unauthorized),
                 400,
@@ -290,6 +371,16 @@ mod tests {
                 429,
                 "DISCORD_RATE_LIMITED",
             ),
+            (
+                TooManyLoginAttempts {
+                    retry_after: Duration::from_millis(2500),
+                },
+                429,
+                "TOO_MANY_REQUESTS",
+            ),
+            (MetricsUnauthorized, 401, "Unauthorized"),
+            (PayloadTooLarge, 413, "PAYLOAD_TOO_LARGE"),
+            (RequestTimeout, 503, "REQUEST_TIMEOUT"),
             (
                 DiscordUnavailable(discord_down()),
                 502,
@@ -338,9 +429,20 @@ mod tests {
                 | UserAlreadyExists
                 | Inactive
                 | CrossOrigin { .. }
+                | FormToken
+                | GuildForbidden
+                | BotNotPresent
+                | SettingsChanged
+                | TagLimitReached
+                // Its body is a list: see `invalid_fields_answer_like_fastapi`.
+                | Validation(_)
                 | CodeRejected(_)
                 | ReauthRequired
                 | RateLimited { .. }
+                | TooManyLoginAttempts { .. }
+                | MetricsUnauthorized
+                | PayloadTooLarge
+                | RequestTimeout
                 | DiscordUnavailable(_)
                 | TokenRefreshPending(_)
                 | NotFound
@@ -398,6 +500,29 @@ mod tests {
         assert!(page.message(i18n::Lang::En).contains("2 seconds"));
     }
 
+    #[tokio::test]
+    async fn invalid_fields_answer_like_fastapi() {
+        let error = PortalError::Validation(vec![FieldError::new(
+            &["body", "welcome", "message"],
+            "String should have at most 2000 characters",
+            "string_too_long",
+        )]);
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let response = error.into_response();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"detail": [{
+                "loc": ["body", "welcome", "message"],
+                "msg": "String should have at most 2000 characters",
+                "type": "string_too_long",
+            }]})
+        );
+    }
+
     #[test]
     fn rate_limits_say_when_to_retry() {
         let response = PortalError::RateLimited {
@@ -405,6 +530,11 @@ mod tests {
         }
         .into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+        let response = PortalError::TooManyLoginAttempts {
+            retry_after: Duration::from_millis(2500),
+        }
+        .into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3");
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl PortalError {
             title,
             message,
             seconds: match self {
-                PortalError::RateLimited { retry_after } => {
+                PortalError::RateLimited { retry_after }
+                | PortalError::TooManyLoginAttempts { retry_after } => {
                     Some(PortalError::retry_after_secs(*retry_after))
                 }
                 _ => None,
@@ -86,8 +87,33 @@ impl PortalError {
             UserAlreadyExists => ("error-user-exists-title", "error-user-exists-message"),
             Inactive => ("error-inactive-title", "error-inactive-message"),
             CrossOrigin { .. } => ("error-cross-origin-title", "error-cross-origin-message"),
+            FormToken => ("error-form-token-title", "error-form-token-message"),
+            GuildForbidden => (
+                "error-guild-forbidden-title",
+                "error-guild-forbidden-message",
+            ),
+            BotNotPresent => (
+                "error-bot-not-present-title",
+                "error-bot-not-present-message",
+            ),
+            SettingsChanged => (
+                "error-settings-changed-title",
+                "error-settings-changed-message",
+            ),
+            TagLimitReached => ("error-tag-limit-title", "error-tag-limit-message"),
+            Validation(_) => ("error-validation-title", "error-validation-message"),
             CodeRejected(_) => ("error-code-rejected-title", "error-code-rejected-message"),
             RateLimited { .. } => ("error-rate-limited-title", "error-rate-limited-message"),
+            TooManyLoginAttempts { .. } => (
+                "error-too-many-logins-title",
+                "error-too-many-logins-message",
+            ),
+            MetricsUnauthorized => (
+                "error-metrics-unauthorized-title",
+                "error-metrics-unauthorized-message",
+            ),
+            PayloadTooLarge => ("error-too-large-title", "error-too-large-message"),
+            RequestTimeout => ("error-timeout-title", "error-timeout-message"),
             DiscordUnavailable(_) => (
                 "error-discord-unavailable-title",
                 "error-discord-unavailable-message",

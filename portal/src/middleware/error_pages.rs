@@ -40,9 +40,16 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
         return to_login(&app, &page, &here);
     }
     let mut rendered = render_page(&app, &language, page);
-    // Keep headers the handler set (Retry-After, cleared cookies).
+    // Keep headers the handler set (Retry-After, cleared cookies, the
+    // scheme a 401 wants).
     for (name, value) in response.headers() {
-        if name == header::RETRY_AFTER || name == header::SET_COOKIE {
+        if [
+            header::RETRY_AFTER,
+            header::SET_COOKIE,
+            header::WWW_AUTHENTICATE,
+        ]
+        .contains(name)
+        {
             rendered.headers_mut().append(name.clone(), value.clone());
         }
     }
@@ -69,6 +76,7 @@ fn to_login(app: &AppState, page: &ErrorPage, here: &str) -> Response {
 }
 
 fn render_page(app: &AppState, language: &RequestLanguage, page: ErrorPage) -> Response {
+    let language = &language.for_error_page();
     let lang = language.resolve();
     let (action_url, action_label) = match page.status {
         StatusCode::BAD_REQUEST => ("/", "error-back-to-sign-in"),

@@ -1,5 +1,6 @@
 //! Headers every response carries: a strict CSP, no MIME sniffing, no
-//! referrer, no framing, and no shared caching of per-user answers.
+//! referrer, no framing, no shared caching of per-user answers, and HSTS
+//! when cookies are `Secure` (`COOKIE_SECURE`, i.e. served over https).
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
@@ -34,6 +35,14 @@ pub async fn security_headers(
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if app.config.session.cookie_secure {
+        // Secure cookies mean the portal is served over https: browsers
+        // should never try plain http for it again (two years).
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
     if !is_static {
         // Pages and API answers are per-user; never let a shared cache keep them.
         h.entry(header::CACHE_CONTROL)

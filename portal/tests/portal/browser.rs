@@ -3,8 +3,10 @@
 //! consent page → Authorize → the guild overview → one guild → log out, then
 //! in again and "log out everywhere".
 //! Screenshots of the overview at desktop and phone widths are saved under
-//! `target/tmp/screenshots/` for people to look at. A second browser set to
-//! Korean signs in and lands on the Korean pages (`ko-*.png`).
+//! `target/tmp/screenshots/` for people to look at. A second walk manages a
+//! server: a tag, the welcome message, the audit log. A third browser, set
+//! to Korean, signs in, lands on the Korean pages and manages a server in
+//! Korean (`ko-*.png`).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -314,8 +316,9 @@ async fn a_korean_browser_signs_in_and_lands_on_the_korean_guild_page() {
     std::fs::create_dir_all(&dir).unwrap();
     let user = &fixture.users[0];
     // What the pages may show in Latin letters: what people named
-    // themselves and their servers, the product, and the switch to English.
-    let mut names: Vec<String> = vec!["Guildhall".into(), "English".into()];
+    // themselves and their servers, the product, the switch to English
+    // (and UTC, the time zone's name in either language).
+    let mut names: Vec<String> = vec!["Guildhall".into(), "English".into(), "UTC".into()];
     names.extend(user.global_name.clone());
     for g in &user.guilds {
         names.push(g.name.clone());
@@ -412,7 +415,7 @@ async fn a_korean_browser_signs_in_and_lands_on_the_korean_guild_page() {
     );
     shoot(b.clone(), "guilds").await;
 
-    // One guild's page.
+    // One guild's page: a manager's, with the settings form.
     let manage = b.find_all(Locator::LinkText("관리하기")).await.unwrap();
     assert!(!manage.is_empty(), "{body}");
     manage[0].click().await.unwrap();
@@ -423,19 +426,104 @@ async fn a_korean_browser_signs_in_and_lands_on_the_korean_guild_page() {
         .await
         .unwrap();
     assert_eq!(status.text().await.unwrap(), "이 서버에 있어요");
-    let body = b
-        .find(Locator::Css("body"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let message = b.find(Locator::Id("message")).await.unwrap();
+    assert_eq!(
+        message.prop("value").await.unwrap().as_deref(),
+        Some("{user} 님, {server}에 오신 것을 환영해요!"),
+        "a server that never saved is offered the Korean default"
+    );
+    let prose = page_prose(&b).await;
     assert!(
-        english_left(&body).is_empty(),
-        "{:?} in {body}",
-        english_left(&body)
+        english_left(&prose).is_empty(),
+        "{:?} in {prose}",
+        english_left(&prose)
     );
     shoot(b.clone(), "guild").await;
+
+    // A tag made in Korean, a refusal in Korean, then the audit log.
+    b.find(Locator::Id("tags-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let name = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("name"))
+        .await
+        .unwrap();
+    name.send_keys("Rules").await.unwrap();
+    b.find(Locator::Id("content"))
+        .await
+        .unwrap()
+        .send_keys("서로 존중해 주세요.")
+        .await
+        .unwrap();
+    b.find(Locator::Id("save-tag"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("name-error"))
+        .await
+        .unwrap();
+    assert_eq!(
+        error.text().await.unwrap(),
+        "소문자만 쓸 수 있어요 (대문자: 'R')"
+    );
+    let name = b.find(Locator::Id("name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("규칙").await.unwrap();
+    b.find(Locator::Id("save-tag"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Id("saved"))
+        .await
+        .unwrap();
+    assert_eq!(saved.text().await.unwrap(), "태그를 저장했어요: 규칙");
+    let prose = page_prose(&b).await;
+    assert!(
+        english_left(&prose).is_empty(),
+        "{:?} in {prose}",
+        english_left(&prose)
+    );
+    shoot(b.clone(), "tags").await;
+    b.find(Locator::Id("audit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let entry = b
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".audit-entry"))
+        .await
+        .unwrap();
+    let text = entry.text().await.unwrap();
+    assert!(text.starts_with("태그 생성: 규칙"), "{text}");
+    assert!(
+        text.contains("년") && text.contains("(UTC)"),
+        "a Korean date: {text}"
+    );
+    let prose = page_prose(&b).await;
+    assert!(
+        english_left(&prose).is_empty(),
+        "{:?} in {prose}",
+        english_left(&prose)
+    );
+    shoot(b.clone(), "audit").await;
 
     // An error page, and the switch to English by keyboard alone.
     b.goto(&app.url("/discord/guilds/1")).await.unwrap();
@@ -482,6 +570,29 @@ async fn a_korean_browser_signs_in_and_lands_on_the_korean_guild_page() {
     let _ = std::fs::remove_dir_all(profile);
 }
 
+/// The page's text without what people typed or chose (form fields,
+/// `code`, `pre`, a tag's text): what Guildhall itself says.
+async fn page_prose(b: &Client) -> String {
+    let mut text = b
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let typed = b
+        .find_all(Locator::Css("select, textarea, code, pre, .tag-content"))
+        .await
+        .unwrap();
+    for element in typed {
+        let shown = element.text().await.unwrap_or_default();
+        for line in shown.lines().filter(|l| !l.trim().is_empty()) {
+            text = text.replace(line.trim(), " ");
+        }
+    }
+    text
+}
+
 /// The session cookie the browser holds (HttpOnly, so read through WebDriver).
 async fn session_cookie(b: &Client) -> String {
     b.get_named_cookie("fastapiusersauth")
@@ -500,4 +611,177 @@ async fn me_status(app: &TestApp, token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// A server's manager, in a real browser: sign in, open the server, create
+/// a tag, change the welcome message, and find both in the audit log.
+/// Screenshots of each page at desktop and phone widths go to
+/// `target/tmp/screenshots/manage-*.png`.
+#[tokio::test]
+async fn a_manager_creates_a_tag_changes_the_welcome_message_and_sees_both_in_the_audit_log() {
+    let Some((_driver, b, profile)) = browser(false).await else {
+        return;
+    };
+    let fixture = base_fixture();
+    let app = spawn_app_with(fixture.clone(), |_| {}, |c| c.demo = true).await;
+    portal::demo::seed_bot_presence(app.store(), &fixture)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shoot = |name: &'static str| {
+        let b = b.clone();
+        let dir = dir.clone();
+        async move {
+            std::fs::write(
+                dir.join(format!("manage-{name}-desktop.png")),
+                b.screenshot().await.unwrap(),
+            )
+            .unwrap();
+            b.set_window_size(390, 844).await.unwrap();
+            std::fs::write(
+                dir.join(format!("manage-{name}-phone.png")),
+                b.screenshot().await.unwrap(),
+            )
+            .unwrap();
+            b.set_window_size(1280, 900).await.unwrap();
+        }
+    };
+    let wait_for = |locator: Locator<'static>| {
+        let b = b.clone();
+        async move {
+            b.wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(locator)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Sign in (the stand-in approves at once) and open the first server to manage.
+    b.goto(&app.url("/")).await.unwrap();
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("guilds")).await;
+    b.find(Locator::LinkText("Manage"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("settings-form")).await;
+    let guild_url = b.current_url().await.unwrap();
+    let guild_id: u64 = guild_url
+        .path_segments()
+        .unwrap()
+        .next_back()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // A tag.
+    b.find(Locator::Id("tags-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("tag-form")).await;
+    b.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("규칙")
+        .await
+        .unwrap();
+    b.find(Locator::Id("content"))
+        .await
+        .unwrap()
+        .send_keys("Be kind. @everyone is not pinged.")
+        .await
+        .unwrap();
+    b.find(Locator::Id("save-tag"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = wait_for(Locator::Id("saved")).await;
+    assert!(saved.text().await.unwrap().contains("규칙"));
+    let listed = b.find(Locator::Css("[data-tag=\"규칙\"]")).await.unwrap();
+    assert!(listed.text().await.unwrap().contains("Be kind."));
+    shoot("tags").await;
+
+    // The welcome message: on, in #welcome, with placeholders.
+    b.goto(guild_url.as_str()).await.unwrap();
+    wait_for(Locator::Id("settings-form")).await;
+    b.find(Locator::Id("enabled"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("#channel_id option:nth-child(3)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let message = b.find(Locator::Id("message")).await.unwrap();
+    message.clear().await.unwrap();
+    message
+        .send_keys("Welcome {user} to {server}! You are member {member_count}.")
+        .await
+        .unwrap();
+    b.find(Locator::Id("save-settings"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("saved")).await;
+    // The form at the top of the screenshot.
+    b.execute(
+        "document.getElementById('settings-title').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let stored = app.store().guild_preferences(guild_id).await.unwrap();
+    assert!(stored.welcome_enabled);
+    assert!(stored.welcome_channel_id.is_some());
+    assert_eq!(
+        stored.welcome_message,
+        "Welcome {user} to {server}! You are member {member_count}."
+    );
+    shoot("settings").await;
+
+    // Both in the audit log, newest first.
+    b.find(Locator::Id("audit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let log = wait_for(Locator::Id("audit")).await;
+    let entries = log.find_all(Locator::Css(".audit-entry")).await.unwrap();
+    let mut actions = Vec::new();
+    for e in &entries {
+        actions.push(e.attr("data-action").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(actions, ["settings.update", "tag.create"]);
+    let text = log.text().await.unwrap();
+    assert!(
+        text.contains("welcome") && text.contains("{member_count}"),
+        "{text}"
+    );
+    assert!(text.contains("규칙") && text.contains("Be kind."), "{text}");
+    shoot("audit").await;
+
+    b.close().await.unwrap();
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(profile);
 }

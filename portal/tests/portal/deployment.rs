@@ -138,6 +138,15 @@ fn compose_env_example_configs_and_readme_agree() {
         }
     }
     assert!(documented.contains("COMPOSE_PROFILES"));
+    // The portal is published on the host's loopback only: a TLS proxy on
+    // the host is the way in, and /metrics is not on every interface.
+    let ports: Vec<&str> = services[&Value::from("portal")]["ports"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(ports, ["127.0.0.1:8000:8000"]);
 
     // …and the other way: every variable a config struct reads is in
     // .env.example (commented out where it is for tests only).

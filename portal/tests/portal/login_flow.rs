@@ -130,7 +130,13 @@ async fn api_error(resp: reqwest::Response) -> (u16, String) {
 
 #[tokio::test]
 async fn callback_refusals_happen_before_the_code_is_spent() {
-    let app = spawn_app(base_fixture()).await;
+    // More callbacks from one address than a login budget allows.
+    let app = spawn_app_with(
+        base_fixture(),
+        |e| e.set("LOGIN_RATE_LIMIT_PER_MINUTE", "0"),
+        |_| {},
+    )
+    .await;
     let callback = app.authorize("/discord/login").await;
     let api_callback =
         callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback");

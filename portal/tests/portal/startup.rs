@@ -287,3 +287,58 @@ async fn demo_runs_offline_against_its_own_stand_in() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A callback's `error` is Discord's to write, or anyone's who crafts the
+/// link: CR/LF in it must not start a forged line in the portal's log.
+#[tokio::test]
+async fn a_crafted_oauth_error_cannot_forge_log_lines() {
+    let dir = temp_dir("forged-log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log_path = dir.join("portal.log");
+    let mut child = KillOnDrop(
+        base_command(&dir)
+            .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "info,portal=debug")
+            .arg("--demo")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "demo never became ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let forged = "access_denied%0D%0A2099-01-01T00:00:00Z%20INFO%20portal:%20FORGED-admin-login";
+    for path in ["/discord/callback", "/api/v1/auth/discord/cookie/callback"] {
+        let r = client
+            .get(format!("{base}{path}?error={forged}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+    let _ = child.0.kill();
+    let _ = child.0.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains("FORGED"), "{log}");
+    let refused: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("login refused"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{log}");
+    assert!(refused.iter().all(|l| l.contains("invalid_error")), "{log}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -156,4 +156,45 @@ mod tests {
         ));
         assert_eq!(Permissions::MANAGE_GUILD.names(), ["Manage Server"]);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            /// Discord's decimal string, a JSON number and our own output
+            /// all read back as the same bits, unknown bits kept.
+            #[test]
+            fn any_bits_round_trip(bits in any::<u64>()) {
+                let p = Permissions::from_bits_retain(bits);
+                let json = serde_json::to_string(&p).unwrap();
+                prop_assert_eq!(&json, &format!("\"{bits}\""));
+                let back: Permissions = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(back.bits(), bits);
+                let number: Permissions = serde_json::from_str(&bits.to_string()).unwrap();
+                prop_assert_eq!(number.bits(), bits);
+                prop_assert_eq!(
+                    can_manage(false, p),
+                    bits & (Permissions::ADMINISTRATOR | Permissions::MANAGE_GUILD).bits() != 0
+                );
+                prop_assert!(can_manage(true, p));
+            }
+
+            /// Anything else is an error, never a panic or a guess.
+            #[test]
+            fn garbage_is_refused(raw in any::<String>()) {
+                let quoted = serde_json::to_string(&raw).unwrap();
+                match serde_json::from_str::<Permissions>(&quoted) {
+                    Ok(p) => prop_assert_eq!(Some(p.bits()), raw.trim().parse::<u64>().ok()),
+                    Err(_) => prop_assert!(raw.trim().parse::<u64>().is_err()),
+                }
+            }
+        }
+    }
 }

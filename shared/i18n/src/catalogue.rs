@@ -30,11 +30,13 @@ pub const FILES: &[(&str, &str, &str)] = &[
     ftl!("en", "pages.ftl"),
     ftl!("en", "errors.ftl"),
     ftl!("en", "permissions.ftl"),
+    ftl!("en", "manage.ftl"),
     ftl!("en", "bot.ftl"),
     ftl!("ko", "site.ftl"),
     ftl!("ko", "pages.ftl"),
     ftl!("ko", "errors.ftl"),
     ftl!("ko", "permissions.ftl"),
+    ftl!("ko", "manage.ftl"),
     ftl!("ko", "bot.ftl"),
 ];
 

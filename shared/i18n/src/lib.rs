@@ -8,12 +8,14 @@ mod accept_language;
 mod catalogue;
 mod format;
 mod lang;
+mod message;
 
 pub use accept_language::preferred as from_accept_language;
 pub use catalogue::{Args, FILES, text, text_with};
 pub use fluent_bundle::FluentValue;
 pub use format::{datetime, number};
 pub use lang::Lang;
+pub use message::{Arg, Message};
 
 /// The catalogue key of a permission's name as Discord shows it
 /// (`"Manage Server"` → `permission-manage-server`); `"Owner"` included.

@@ -29,6 +29,7 @@ impl Embedded {
 
     /// Only the migrations numbered `last` or lower: the schema an older
     /// Guildhall left behind.
+    #[cfg(feature = "testing")]
     pub(crate) fn up_to(self, last: i64) -> Self {
         let n = self.0.iter().take_while(|(v, _, _)| *v <= last).count();
         Embedded(&self.0[..n])

@@ -251,6 +251,16 @@ impl Store {
         result.ok().flatten()
     }
 
+    /// How many login states are recorded as used, for tests that a refused
+    /// callback wrote nothing.
+    pub async fn used_oauth_states_for_tests(&self) -> Option<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM used_oauth_states";
+        let result: Result<i64, sqlx::Error> = crate::dialect::on_pool!(self, |pool, q| {
+            sqlx::query_scalar(q(SQL)).fetch_one(pool).await
+        });
+        result.ok()
+    }
+
     /// An OAuth account's token columns exactly as stored (encrypted or
     /// not), for tests of tokens at rest.
     pub async fn raw_tokens_for_tests(

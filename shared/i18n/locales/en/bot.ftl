@@ -12,3 +12,11 @@ bot-reply-dm-closed =
     { $link }
 bot-reply-failed = Sorry, something went wrong sending your link. Please try again in a moment.
 bot-error-generic = Sorry, something went wrong. Please try again in a moment.
+
+command-tag-name = tag
+command-tag-description = Answer with one of this server's tags.
+# The option `name` of /tag.
+command-tag-option-name = name
+command-tag-option-name-description = The tag's name
+bot-tag-unknown = This server has no tag named `{ $name }`.
+bot-tags-only-in-servers = Tags belong to a server: use /tag in one.

@@ -38,3 +38,26 @@ error-not-found-title = Not found
 error-not-found-message = There is nothing here — or you are not a member of that server.
 error-internal-title = Something went wrong
 error-internal-message = An internal error occurred. It has been logged; please try again.
+error-form-token-title = Form expired
+error-form-token-message = This form was not sent from your current Guildhall session (it may be from before you signed in again), so nothing changed. Reload the page and try again.
+error-guild-forbidden-title = You cannot manage this server
+error-guild-forbidden-message = Managing this server's settings needs Owner, Administrator or Manage Server in Discord. If you were just given one of them, wait a moment and reload.
+error-bot-not-present-title = The bot is not in this server
+error-bot-not-present-message = The bot is not in this server, so there is nothing to set up yet. Invite it from the server's page first.
+error-settings-changed-title = Someone else saved first
+error-settings-changed-message = Someone else changed these settings while you were editing. Reload the page to see their changes, then make yours again.
+error-tag-limit-title = Too many tags
+error-tag-limit-message = A server can have at most 200 tags. Delete one you no longer need to make room.
+error-validation-title = Some fields are not valid
+error-validation-message = Some of what was sent is not valid, so nothing changed.
+error-too-many-logins-title = Too many sign-in attempts
+error-too-many-logins-message = Too many sign-in attempts came from your network. Please try again in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }.
+error-metrics-unauthorized-title = Token required
+error-metrics-unauthorized-message = The metrics need the operator's bearer token.
+error-too-large-title = Request too large
+error-too-large-message = The request was larger than Guildhall accepts, so nothing was done.
+error-timeout-title = This is taking too long
+error-timeout-message = Guildhall could not answer in time (Discord may be slow). Please try again in a moment.

@@ -12,3 +12,11 @@ bot-reply-dm-closed =
     { $link }
 bot-reply-failed = 죄송해요. 링크를 보내다가 문제가 생겼어요. 잠시 뒤에 다시 시도해 주세요.
 bot-error-generic = 죄송해요. 문제가 생겼어요. 잠시 뒤에 다시 시도해 주세요.
+
+command-tag-name = 태그
+command-tag-description = 이 서버의 태그로 답해요.
+# /태그 명령어의 `name` 옵션.
+command-tag-option-name = 이름
+command-tag-option-name-description = 태그 이름
+bot-tag-unknown = 이 서버에는 `{ $name }` 태그가 없어요.
+bot-tags-only-in-servers = 태그는 서버마다 따로 있어요. 서버 안에서 /태그를 써 주세요.
