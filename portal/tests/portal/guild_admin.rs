@@ -912,3 +912,92 @@ async fn the_overview_s_manage_button_leads_to_the_settings() {
     assert!(html.contains("The bot has not reported this server&#x27;s channels yet"));
     app.stop().await;
 }
+
+/// A manager reading Korean: the settings form, its refusals, someone else
+/// saving first, the tags and audit pages — while the API's `msg` stays
+/// the English FastAPI would send.
+#[tokio::test]
+async fn the_managing_pages_speak_korean() {
+    use reqwest::Method;
+    let app = app_with_bot(|_| {}).await;
+    app.login().await;
+    let bearer = app.login_token().await;
+    assert_eq!(app.get("/?lang=ko").await.status(), 303);
+    let path = format!("/discord/guilds/{PIXEL}");
+    let (status, html) = app.page(&path).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"ko\">"), "{html}");
+    assert!(html.contains("이 서버에서 봇이 쓸 언어") && html.contains("설정 저장"));
+    assert!(
+        html.contains("{user} 님, {server}에 오신 것을 환영해요!"),
+        "a server that never saved is offered the Korean default: {html}"
+    );
+    assert!(
+        html.contains("봇이 멤버가 들어오는 것을 볼 수 있는지"),
+        "{html}"
+    );
+    let token = form_token(&html);
+    let settings = format!("{path}/settings");
+    let mut form = [
+        ("csrf_token", token.as_str()),
+        ("version", "0"),
+        ("language", "ko"),
+        ("enabled", "on"),
+        ("channel_id", "4100000000000000002"),
+        ("message", "어서 오세요 {username}"),
+    ];
+    let r = app.post_form(&settings, &form).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("알 수 없는 자리 표시자예요: {username}. {user}, {server}, {member_count} 중 하나를 써 주세요"),
+        "{html}"
+    );
+    let (s, body) = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/discord/guilds/{PIXEL}/settings"),
+            &bearer,
+            Some(settings_body("ko", Some(WELCOME), "Hi {username}", 0)),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert_eq!(
+        body["detail"][0]["msg"],
+        "Unknown placeholder {username}: use {user}, {server} or {member_count}",
+        "the API keeps FastAPI's English"
+    );
+
+    // Someone else saves first: told in Korean, with what they saved.
+    let (s, _) = app
+        .api(
+            Method::PUT,
+            &format!("/api/v1/discord/guilds/{PIXEL}/settings"),
+            &bearer,
+            Some(settings_body("en", Some(WELCOME), "Hello {user}", 0)),
+        )
+        .await;
+    assert_eq!(s, 200);
+    form[5].1 = "어서 오세요 {user}";
+    let r = app.post_form(&settings, &form).await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("다른 사람이 먼저 설정을 저장해서")
+            && html.contains("언어 영어 (English), 환영 메시지 켜짐"),
+        "{html}"
+    );
+
+    let (_, html) = app.page(&format!("{path}/tags")).await;
+    assert!(
+        html.contains("아직 태그가 없어요.") && html.contains("&#x2f;태그 이름:"),
+        "{html}"
+    );
+    let (_, html) = app.page(&format!("{path}/audit")).await;
+    assert!(
+        html.contains("설정 변경:") && html.contains("(UTC)</time>"),
+        "{html}"
+    );
+    assert!(html.contains("년 ") && html.contains("변경 후"), "{html}");
+    app.stop().await;
+}
