@@ -9,6 +9,7 @@ mod browser;
 mod deployment;
 mod login_flow;
 mod refresh_across_replicas;
+mod secret_rotation;
 mod sessions_and_pages;
 mod sessions_revocation;
 mod startup;
