@@ -7,6 +7,7 @@ mod common;
 mod adopt;
 mod browser;
 mod deployment;
+mod linking_by_email;
 mod login_flow;
 mod refresh_across_replicas;
 mod secret_rotation;
