@@ -238,32 +238,65 @@ async fn callback_refusals_happen_before_the_code_is_spent() {
 }
 
 #[tokio::test]
-async fn a_replayed_callback_is_refused_even_with_the_cookie() {
+async fn a_replayed_callback_is_refused_even_with_the_cookies() {
     let app = spawn_app(base_fixture()).await;
-    let callback = app.authorize("/discord/login").await;
-    let csrf = app.client.get(app.url("/")).send().await.unwrap();
-    drop(csrf);
-    // Keep the CSRF cookie value to replay it after the portal cleared it.
-    let q: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
-            .into_owned()
-            .collect();
-    let state_jwt = &q["state"];
-    let claims: Value =
-        serde_json::from_slice(&base64_decode(state_jwt.split('.').nth(1).unwrap())).unwrap();
-    let csrftoken = claims["csrftoken"].as_str().unwrap().to_owned();
+    // Keep the login's cookies to replay them after the portal cleared them.
+    let login = app.get("/discord/login").await;
+    let csrftoken = cookie_value(&login, "fastapiusersoauthcsrf").unwrap();
+    let verifier = cookie_value(&login, "guildhalloauthpkce").unwrap();
+    let approved = app.client.get(location(&login)).send().await.unwrap();
+    let callback = location(&approved);
 
     let first = app.client.get(&callback).send().await.unwrap();
     assert_eq!(first.status(), 302);
     let replay = reqwest::Client::new()
         .get(callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
-        .header("cookie", format!("fastapiusersoauthcsrf={csrftoken}"))
+        .header(
+            "cookie",
+            format!("fastapiusersoauthcsrf={csrftoken}; guildhalloauthpkce={verifier}"),
+        )
         .send()
         .await
         .unwrap();
     let (s, d) = api_error(replay).await;
     assert_eq!((s, d.as_str()), (400, "OAUTH_INVALID_STATE"));
     assert_eq!(app.token_requests(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_verifier_cookie_from_another_login_is_refused_before_the_code_is_spent() {
+    let app = spawn_app(base_fixture()).await;
+    // The attacker starts a login of their own for its verifier cookie…
+    let own = app.get("/api/v1/auth/discord/cookie/authorize").await;
+    let attackers_verifier = cookie_value(&own, "guildhalloauthpkce").unwrap();
+    // …and pairs it with the victim's callback and the CSRF token in it.
+    let callback = app.authorize("/discord/login").await;
+    let r = reqwest::Client::new()
+        .get(callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
+        .header(
+            "cookie",
+            format!(
+                "fastapiusersoauthcsrf={}; guildhalloauthpkce={attackers_verifier}",
+                csrftoken_in(&callback)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s, d) = api_error(r).await;
+    assert_eq!((s, d.as_str()), (400, "OAUTH_PKCE_VERIFIER_MISMATCH"));
+    assert_eq!(app.token_requests(), 0);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("guildhall_refusals_total{reason=\"oauth_pkce_verifier_mismatch\"} 1"),
+        "{metrics}"
+    );
+    // The victim's browser still finishes its own login.
+    assert_eq!(
+        app.client.get(&callback).send().await.unwrap().status(),
+        302
+    );
     app.stop().await;
 }
 
