@@ -13,10 +13,12 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use settings::Secret;
+
+use crate::signing_keys::KeyRing;
 
 pub const STATE_AUDIENCE: &str = "fastapi-users:oauth-state";
 pub const STATE_LIFETIME_SECONDS: i64 = 3600;
@@ -69,8 +71,7 @@ pub struct VerifiedState {
 /// Signs the `state` of each login and checks it when Discord sends it back.
 #[derive(Clone)]
 pub struct LoginStateSigner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: KeyRing,
     validation: Validation,
 }
 
@@ -82,13 +83,17 @@ impl std::fmt::Debug for LoginStateSigner {
 
 impl LoginStateSigner {
     pub fn new(secret: &Secret) -> Self {
+        Self::rotating(secret, &[])
+    }
+
+    /// Signs with `secret`; also accepts states signed with a `previous` one.
+    pub fn rotating(secret: &Secret, previous: &[Secret]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[STATE_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
         validation.leeway = 0;
         LoginStateSigner {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            keys: KeyRing::new(secret, previous),
             validation,
         }
     }
@@ -112,7 +117,11 @@ impl LoginStateSigner {
             next,
             pkce: Some(code_challenge.clone()),
         };
-        let state = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        let state = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            self.keys.encoding(),
+        )?;
         Ok(NewLoginState {
             state,
             csrftoken,
@@ -123,7 +132,9 @@ impl LoginStateSigner {
 
     pub fn verify(&self, state: &str) -> Result<VerifiedState, StateError> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<StateClaims>(state, &self.decoding, &self.validation)
+        let data = self
+            .keys
+            .decode::<StateClaims>(state, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => StateError::Expired,
                 _ => StateError::Decode,
@@ -224,7 +235,7 @@ mod tests {
                 next: None,
                 pkce: None,
             },
-            &EncodingKey::from_secret(b"state-secret"),
+            &jsonwebtoken::EncodingKey::from_secret(b"state-secret"),
         )
         .unwrap();
         assert_eq!(s.verify(&expired).unwrap_err(), StateError::Expired);
