@@ -226,16 +226,33 @@ fn signing_secrets(env: &Env) -> Result<(Secret, Vec<Secret>, Option<Secret>), E
 /// How a Discord login becomes a Guildhall user.
 #[derive(Debug, Clone)]
 pub struct LoginConfig {
-    /// `ASSOCIATE_BY_EMAIL`: link a Discord login to an existing user with
-    /// the same verified email.
-    pub associate_by_email: bool,
+    /// `ASSOCIATE_BY_EMAIL`: whether a new Discord login is linked to an
+    /// existing user with the same email (Discord's verified address).
+    pub associate_by_email: store::AssociateByEmail,
 }
+
+const ASSOCIATE_BY_EMAIL: &str = "ASSOCIATE_BY_EMAIL";
 
 impl LoginConfig {
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
-        Ok(LoginConfig {
-            associate_by_email: env.flag("ASSOCIATE_BY_EMAIL", true)?,
-        })
+        use store::AssociateByEmail::*;
+        let associate_by_email = match env.get(ASSOCIATE_BY_EMAIL) {
+            // `unverified` is fastapi-users' own behaviour, kept for a
+            // database no password-registration app writes to.
+            Some(v) if v.eq_ignore_ascii_case("unverified") => Always,
+            _ => match env.flag(ASSOCIATE_BY_EMAIL, true) {
+                Ok(true) => IfVerified,
+                Ok(false) => Never,
+                Err(_) => {
+                    return Err(EnvError::Invalid {
+                        name: ASSOCIATE_BY_EMAIL.into(),
+                        reason: "not one of the accepted values".into(),
+                        expected: "true (link to verified users only), unverified (link to any user, as fastapi-users does) or false".into(),
+                    });
+                }
+            },
+        };
+        Ok(LoginConfig { associate_by_email })
     }
 }
 
@@ -320,7 +337,11 @@ mod tests {
             "http://127.0.0.1:8000/discord/callback"
         );
         assert_eq!(c.session.cookie_name, "fastapiusersauth");
-        assert!(c.session.cookie_secure && c.login.associate_by_email && !c.demo);
+        assert!(c.session.cookie_secure && !c.demo);
+        assert_eq!(
+            c.login.associate_by_email,
+            store::AssociateByEmail::IfVerified
+        );
         assert_eq!(c.session.oauth_state_secret, c.session.auth_secret);
         assert_eq!(c.discord.api_url, "https://discord.com/api/v10");
         assert_eq!(c.discord.client_id, "123");
@@ -403,6 +424,29 @@ mod tests {
         // The demo signs with random secrets of its own.
         let weak = Env::from_pairs([("AUTH_SECRET", "weak"), ("AUTH_SECRET_PREVIOUS", "x")]);
         assert!(PortalConfig::from_env(&weak, true).is_ok());
+    }
+
+    #[test]
+    fn associate_by_email_links_verified_users_unless_told_otherwise() {
+        use store::AssociateByEmail::*;
+        for (value, expected) in [
+            ("true", IfVerified),
+            ("yes", IfVerified),
+            ("unverified", Always),
+            ("Unverified", Always),
+            ("false", Never),
+            ("0", Never),
+        ] {
+            let mut env = full();
+            env.set("ASSOCIATE_BY_EMAIL", value);
+            let c = PortalConfig::from_env(&env, false).unwrap();
+            assert_eq!(c.login.associate_by_email, expected, "{value}");
+        }
+        let mut env = full();
+        env.set("ASSOCIATE_BY_EMAIL", "sometimes");
+        let e = PortalConfig::from_env(&env, false).unwrap_err().to_string();
+        assert!(e.starts_with("ASSOCIATE_BY_EMAIL is invalid"), "{e}");
+        assert!(e.contains("unverified"), "{e}");
     }
 
     #[test]

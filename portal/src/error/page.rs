@@ -84,7 +84,7 @@ impl PortalError {
                 "Your Discord account has no verified email address. Verify your email in Discord's settings, then sign in again."
             }
             UserAlreadyExists => {
-                "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
+                "An account with your email address already exists, and this Discord login cannot be linked to it automatically: Guildhall links only to an account whose email address has been verified, if at all. Verify the address on that account, or contact the administrator."
             }
             Inactive => "Your account is disabled. Contact the administrator.",
             CrossOrigin { .. } => {

@@ -440,7 +440,7 @@ async fn refused_logins_name_fastapi_users_codes_and_are_counted() {
             account_email: "taken@example.org",
             expires_at: None,
             refresh_token: None,
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await

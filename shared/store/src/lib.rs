@@ -29,7 +29,7 @@ pub mod testing;
 pub use database::{Backend, ConnectOptions, Store};
 pub use error::{PasswordError, StoreError, UrlError};
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
-pub use oauth_callback::{CallbackOutcome, OAuthCallback};
+pub use oauth_callback::{AssociateByEmail, CallbackOutcome, OAuthCallback};
 pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
 pub use token_cipher::{TokenCipherError, TokenKey, TokenKeyError};
 pub use token_conversion::{ConversionProgress, TokenForm};

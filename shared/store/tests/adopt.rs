@@ -68,15 +68,22 @@ async fn a_database_guildhall_created_has_nothing_to_adopt() {
 
 /// Take a freshly migrated database and forget that it was migrated: if
 /// adoption's target differed from what the migrations create in any way it
-/// compares, it would plan more than the bookkeeping. Afterwards the schema,
-/// `_sqlx_migrations` rows included, is what the migrator left.
+/// compares, it would plan more than the bookkeeping. Afterwards the later
+/// migrations have run, and the schema is what the migrator leaves in a
+/// new database.
 #[tokio::test]
 async fn the_target_is_exactly_what_the_migrations_create() {
     each_empty_database(|url, store| async move {
+        let backend = Backend::from_url(&url).unwrap();
+        let fresh = TestDatabase::create(backend).await.unwrap().unwrap();
+        let fresh_store = fresh.store().await;
+        let migrated = raw::schema(&fresh.url, TABLES, &[]).await.unwrap();
+        fresh_store.close().await;
+        fresh.drop_database().await;
+
         // The schema adoption aims at: migrations 0001 and (MySQL) 0002; the
         // later ones run after adoption, through the migrator.
         store.migrate_up_to(2).await.unwrap();
-        let migrated = raw::schema(&url, TABLES, &[]).await.unwrap();
         raw::execute(&url, "DROP TABLE _sqlx_migrations")
             .await
             .unwrap();
@@ -89,7 +96,11 @@ async fn the_target_is_exactly_what_the_migrations_create() {
 
         let adopted = store.adopt(AdoptOptions::default()).await.unwrap();
         assert_eq!(adopted.plan.steps().len(), 1);
-        assert!(adopted.migrated.is_empty());
+        assert!(
+            !adopted.migrated.is_empty() && adopted.migrated.iter().all(|(v, _)| *v > 2),
+            "{:?}",
+            adopted.migrated
+        );
         assert_eq!(raw::schema(&url, TABLES, &[]).await.unwrap(), migrated);
     })
     .await;
