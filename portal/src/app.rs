@@ -78,6 +78,11 @@ pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, Po
 /// operator pointing a new portal at the old deployment's database: say
 /// which command takes it over instead of leaving them with sqlx's message.
 async fn adoption_hint(store: &Store, error: store::StoreError) -> PortalError {
+    // The migrator created its bookkeeping table before the first migration
+    // failed; left there, adoption would take it for another application's.
+    if let Err(e) = store.drop_unused_migration_records().await {
+        tracing::warn!(error = %crate::error::Chain(&e), "could not remove the _sqlx_migrations table a failed first migration left");
+    }
     let needs_adoption = matches!(
         store.adoption_plan(store::adopt::AdoptOptions::default()).await,
         Ok(plan) if !matches!(plan.outcome, store::adopt::Outcome::AlreadyAdopted)

@@ -190,6 +190,26 @@ impl Store {
         self.run_migrations(Embedded::of(self.backend())).await
     }
 
+    /// Drops `_sqlx_migrations` when it records no applied migration: what
+    /// a migrator run leaves behind on a database whose first migration
+    /// failed (sqlx creates its table before it applies anything, and on
+    /// MySQL first records the migration as failed). Run after such a
+    /// failure, so the attempt leaves the database as it found it; a table
+    /// recording any applied migration is left alone.
+    pub async fn drop_unused_migration_records(&self) -> Result<(), StoreError> {
+        const APPLIED: &str = "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE";
+        const DROP: &str = "DROP TABLE _sqlx_migrations";
+        crate::dialect::on_pool!(self, |pool, _q| {
+            let applied: Result<i64, sqlx::Error> =
+                sqlx::query_scalar(APPLIED).fetch_one(pool).await;
+            // An error here is no table at all: nothing to undo.
+            if matches!(applied, Ok(0)) {
+                sqlx::query(DROP).execute(pool).await?;
+            }
+        });
+        Ok(())
+    }
+
     pub(crate) async fn run_migrations(&self, migrations: Embedded) -> Result<(), StoreError> {
         let migrator = migrations.migrator().await.map_err(StoreError::Migration)?;
         let result = match &self.db {
