@@ -46,6 +46,7 @@ impl PortalError {
             MissingCodeOrState => "Incomplete login",
             StateDecode | InvalidState => "Login link not valid",
             StateExpired => "Login link expired",
+            PkceVerifierMissing | PkceVerifierMismatch => "Login started elsewhere",
             NoVerifiedEmail => "Verified email needed",
             UserAlreadyExists => "Account already exists",
             Inactive => "Account disabled",
@@ -86,11 +87,14 @@ impl PortalError {
                 "This login link is invalid or was already used. Please start the login again from this browser."
             }
             StateExpired => "This login took too long and the link expired. Please start again.",
+            PkceVerifierMissing | PkceVerifierMismatch => {
+                "This login was not started in this browser (or the browser lost its cookies), so Guildhall did not finish it and nobody was signed in. Please start the login again from this browser."
+            }
             NoVerifiedEmail => {
                 "Your Discord account has no verified email address. Verify your email in Discord's settings, then sign in again."
             }
             UserAlreadyExists => {
-                "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
+                "An account with your email address already exists, and this Discord login cannot be linked to it automatically: Guildhall links only to an account whose email address has been verified, if at all. Verify the address on that account, or contact the administrator."
             }
             Inactive => "Your account is disabled. Contact the administrator.",
             CrossOrigin { .. } => {
