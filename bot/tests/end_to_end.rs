@@ -639,7 +639,7 @@ async fn portal_listing(
             account_email: me.email.as_deref().unwrap(),
             expires_at: Some(now + 3600),
             refresh_token: Some(&refresh),
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await

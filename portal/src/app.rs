@@ -112,30 +112,8 @@ pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, Po
         ..ConnectOptions::default()
     };
     let store = Store::connect(database.url.expose(), &options).await?;
-    if let Err(e) = store.migrate().await {
-        return Err(adoption_hint(&store, e).await);
-    }
+    store.migrate().await?;
     Ok(store)
-}
-
-/// A failed migration on a database that fastapi-users created is the
-/// operator pointing a new portal at the old deployment's database: say
-/// which command takes it over instead of leaving them with sqlx's message.
-async fn adoption_hint(store: &Store, error: store::StoreError) -> PortalError {
-    let needs_adoption = matches!(
-        store.adoption_plan(store::adopt::AdoptOptions::default()).await,
-        Ok(plan) if !matches!(plan.outcome, store::adopt::Outcome::AlreadyAdopted)
-    );
-    if needs_adoption {
-        PortalError::startup(
-            "this database holds tables Guildhall did not create (a fastapi-users deployment?): \
-             run `portal adopt --dry-run` to see how it would be taken over, then `portal adopt`; \
-             see docs/migrating-from-fastapi-users.md",
-            error,
-        )
-    } else {
-        error.into()
-    }
 }
 
 /// `portal migrate`: apply migrations and return.

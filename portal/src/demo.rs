@@ -40,6 +40,8 @@ pub async fn prepare(config: &mut PortalConfig) -> Result<(StandIn, Fixture), Po
     let session = &mut config.session;
     session.auth_secret = random_secret();
     session.oauth_state_secret = random_secret();
+    session.auth_secret_previous.clear();
+    session.oauth_state_previous.clear();
     session.cookie_secure = false;
     Ok((standin, fixture))
 }

@@ -22,6 +22,8 @@ pub mod page_cache;
 pub mod pages;
 pub mod routes;
 pub mod session;
+pub mod signing_keys;
+pub mod signing_secrets;
 pub mod state;
 pub mod tokens_at_rest;
 

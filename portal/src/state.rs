@@ -94,14 +94,18 @@ impl AppState {
         let csp = HeaderValue::from_str(&content_security_policy(&config.discord.cdn_url))
             .map_err(|e| PortalError::startup("putting DISCORD_CDN_URL in the CSP", e))?;
         Ok(AppState(Arc::new(Services {
-            session_tokens: SessionTokens::new(
+            session_tokens: SessionTokens::rotating(
                 &config.session.auth_secret,
+                &config.session.auth_secret_previous,
                 config.session.lifetime,
             ),
             form_tokens: FormTokens::new(&config.session.auth_secret),
             user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
             page_cache: PageCache::new(PAGE_CACHE_BYTES),
-            login_states: LoginStateSigner::new(&config.session.oauth_state_secret),
+            login_states: LoginStateSigner::rotating(
+                &config.session.oauth_state_secret,
+                &config.session.oauth_state_previous,
+            ),
             login_limiter: config.login.rate_limit.map(LoginLimiter::new),
             config,
             store,

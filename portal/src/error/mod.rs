@@ -56,6 +56,13 @@ pub enum PortalError {
     /// The CSRF cookie is missing or differs, or the state was already used.
     #[error("the OAuth state does not match the CSRF cookie or was already used")]
     InvalidState,
+    /// The callback came without the PKCE verifier cookie: not from the
+    /// browser that started the login (or one that lost its cookies).
+    #[error("the callback has no PKCE verifier cookie")]
+    PkceVerifierMissing,
+    /// The verifier cookie belongs to another login than the state's.
+    #[error("the PKCE verifier cookie does not belong to this login")]
+    PkceVerifierMismatch,
     #[error("Discord reports no verified email for this account")]
     NoVerifiedEmail,
     #[error("another user already has this email and associate-by-email is off")]
@@ -169,6 +176,8 @@ impl PortalError {
             | StateDecode
             | StateExpired
             | InvalidState
+            | PkceVerifierMissing
+            | PkceVerifierMismatch
             | NoVerifiedEmail
             | UserAlreadyExists
             | Inactive
@@ -200,6 +209,8 @@ impl PortalError {
             StateDecode => "ACCESS_TOKEN_DECODE_ERROR",
             StateExpired => "ACCESS_TOKEN_ALREADY_EXPIRED",
             InvalidState => "OAUTH_INVALID_STATE",
+            PkceVerifierMissing => "OAUTH_PKCE_VERIFIER_MISSING",
+            PkceVerifierMismatch => "OAUTH_PKCE_VERIFIER_MISMATCH",
             NoVerifiedEmail => "OAUTH_NOT_AVAILABLE_EMAIL",
             UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
             Inactive => "LOGIN_BAD_CREDENTIALS",
@@ -231,6 +242,43 @@ impl PortalError {
         match self {
             PortalError::Validation(errors) => serde_json::json!(errors),
             other => serde_json::Value::from(other.detail().into_owned()),
+        }
+    }
+
+    /// The `reason` label of `guildhall_refusals_total` for a refused
+    /// request: snake_case, one per kind of refusal.
+    pub fn reason(&self) -> &'static str {
+        use PortalError::*;
+        match self {
+            Unauthorized => "unauthorized",
+            OAuthDenied { .. } => "oauth_denied",
+            MissingCodeOrState => "oauth_missing_code_or_state",
+            StateDecode => "oauth_state_decode_error",
+            StateExpired => "oauth_state_expired",
+            InvalidState => "oauth_invalid_state",
+            PkceVerifierMissing => "oauth_pkce_verifier_missing",
+            PkceVerifierMismatch => "oauth_pkce_verifier_mismatch",
+            NoVerifiedEmail => "oauth_not_available_email",
+            UserAlreadyExists => "oauth_user_already_exists",
+            Inactive => "login_bad_credentials",
+            CrossOrigin { .. } => "csrf_origin_mismatch",
+            FormToken => "csrf_token_mismatch",
+            GuildForbidden => "guild_forbidden",
+            BotNotPresent => "bot_not_present",
+            SettingsChanged => "settings_changed",
+            TagLimitReached => "tag_limit_reached",
+            Validation(_) => "validation_error",
+            TooManyLoginAttempts { .. } => "login_rate_limited",
+            MetricsUnauthorized => "metrics_unauthorized",
+            PayloadTooLarge => "payload_too_large",
+            RequestTimeout => "request_timeout",
+            CodeRejected(_) => "oauth_code_rejected",
+            ReauthRequired => "discord_reauth_required",
+            RateLimited { .. } => "discord_rate_limited",
+            DiscordUnavailable(_) => "discord_unavailable",
+            TokenRefreshPending(_) => "discord_token_refresh_pending",
+            NotFound => "not_found",
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => "internal",
         }
     }
 
@@ -343,6 +391,8 @@ mod tests {
             (StateDecode, 400, "ACCESS_TOKEN_DECODE_ERROR"),
             (StateExpired, 400, "ACCESS_TOKEN_ALREADY_EXPIRED"),
             (InvalidState, 400, "OAUTH_INVALID_STATE"),
+            (PkceVerifierMissing, 400, "OAUTH_PKCE_VERIFIER_MISSING"),
+            (PkceVerifierMismatch, 400, "OAUTH_PKCE_VERIFIER_MISMATCH"),
             (NoVerifiedEmail, 400, "OAUTH_NOT_AVAILABLE_EMAIL"),
             (UserAlreadyExists, 400, "OAUTH_USER_ALREADY_EXISTS"),
             (Inactive, 400, "LOGIN_BAD_CREDENTIALS"),
@@ -425,6 +475,8 @@ mod tests {
                 | StateDecode
                 | StateExpired
                 | InvalidState
+                | PkceVerifierMissing
+                | PkceVerifierMismatch
                 | NoVerifiedEmail
                 | UserAlreadyExists
                 | Inactive
@@ -461,6 +513,11 @@ mod tests {
             let name = format!("{error:?}");
             assert_eq!(error.status().as_u16(), status, "{name}");
             assert_eq!(error.detail(), detail, "{name}");
+            let reason = error.reason();
+            assert!(
+                reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}: {reason}"
+            );
             let response = error.into_response();
             assert_eq!(response.status().as_u16(), status, "{name}");
             assert!(

@@ -80,6 +80,9 @@ impl PortalError {
                 ("error-invalid-state-title", "error-invalid-state-message")
             }
             StateExpired => ("error-state-expired-title", "error-state-expired-message"),
+            PkceVerifierMissing | PkceVerifierMismatch => {
+                ("error-pkce-title", "error-pkce-message")
+            }
             NoVerifiedEmail => (
                 "error-no-verified-email-title",
                 "error-no-verified-email-message",

@@ -48,7 +48,7 @@ pub use guild_preferences::{
 pub use guild_tags::{GuildTag, TAG_CONTENT_MAX, TAG_NAME_MAX, TAGS_PER_GUILD_MAX, TagSaved};
 pub use guild_welcome_failures::WelcomeFailure;
 pub use oauth_accounts::{OAuthAccount, TokenUpdate};
-pub use oauth_callback::{CallbackOutcome, OAuthCallback};
+pub use oauth_callback::{AssociateByEmail, CallbackOutcome, OAuthCallback};
 pub use revoked_sessions::{SessionEnded, SessionRevocations, SessionTokenHash};
 pub use token_cipher::{TokenCipherError, TokenKey, TokenKeyError};
 pub use token_conversion::{ConversionProgress, TokenForm};
