@@ -136,7 +136,7 @@ pub async fn seed(
                     account_email: &email,
                     expires_at: Some(expires_at),
                     refresh_token: Some(&Secret::new(refresh.clone())),
-                    associate_by_email: false,
+                    associate_by_email: store::AssociateByEmail::Never,
                     is_verified_by_default: false,
                 })
                 .await?;

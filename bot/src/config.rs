@@ -4,6 +4,8 @@
 use std::ops::RangeInclusive;
 
 use discord::GuildId;
+
+use crate::members_intent::MembersIntent;
 use settings::{Env, EnvError, Secret};
 use telemetry::LogFormat;
 
@@ -36,6 +38,9 @@ pub struct BotConfig {
     pub log_format: LogFormat,
     /// `BOT_HEALTH_FILE`: rewritten while a shard is connected (healthchecks).
     pub health_file: Option<std::path::PathBuf>,
+    /// `BOT_MEMBERS_INTENT`: whether to ask for GUILD_MEMBERS (welcome
+    /// messages): `auto` (the application's flags decide), `on` or `off`.
+    pub members_intent: MembersIntent,
 }
 
 fn invalid(name: &str, reason: String, expected: &str) -> EnvError {
@@ -113,6 +118,12 @@ impl BotConfig {
             },
             log_format: LogFormat::from_env(env)?,
             health_file: env.get("BOT_HEALTH_FILE").map(std::path::PathBuf::from),
+            members_intent: match env.get("BOT_MEMBERS_INTENT") {
+                None => MembersIntent::Auto,
+                Some(raw) => raw.parse().map_err(|()| {
+                    invalid("BOT_MEMBERS_INTENT", format!("{raw:?}"), "auto, on or off")
+                })?,
+            },
         })
     }
 }
@@ -135,6 +146,22 @@ mod tests {
         assert_eq!(c.sharding, Sharding::Auto);
         assert_eq!(c.proxy_url, None);
         assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn members_intent() {
+        let with = |value: &str| {
+            BotConfig::from_env(&Env::from_pairs([
+                ("DISCORD_BOT_TOKEN", "t"),
+                ("BOT_MEMBERS_INTENT", value),
+            ]))
+        };
+        let default = BotConfig::from_env(&Env::from_pairs([("DISCORD_BOT_TOKEN", "t")])).unwrap();
+        assert_eq!(default.members_intent, MembersIntent::Auto);
+        assert_eq!(with("off").unwrap().members_intent, MembersIntent::Off);
+        assert_eq!(with("on").unwrap().members_intent, MembersIntent::On);
+        let e = with("sometimes").unwrap_err().to_string();
+        assert!(e.starts_with("BOT_MEMBERS_INTENT is invalid"), "{e}");
     }
 
     #[test]

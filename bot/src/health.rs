@@ -17,12 +17,17 @@ pub const BEAT_EVERY: Duration = Duration::from_secs(5);
 /// owns the event handlers, which shutdown waits to see dropped).
 pub type Runners = Arc<Mutex<HashMap<ShardId, ShardRunnerInfo>>>;
 
-pub fn spawn(path: PathBuf, runners: Runners) -> JoinHandle<()> {
+/// The current client's runners; `None` between clients.
+pub type CurrentRunners = Arc<std::sync::Mutex<Option<Runners>>>;
+
+pub fn spawn(path: PathBuf, current: CurrentRunners) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut beat = tokio::time::interval(BEAT_EVERY);
         let mut failing = false;
         loop {
             beat.tick().await;
+            let runners = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            let Some(runners) = runners else { continue };
             if !any_connected(&runners).await {
                 continue;
             }

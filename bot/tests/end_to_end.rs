@@ -10,7 +10,10 @@ use std::time::Duration;
 use bot::RunningBot;
 use bot::config::BotConfig;
 use discord::{DiscordClient, DiscordConfig};
-use discord_standin::gateway::{BotFixture, BotStandIn, SlashCommand, shapes};
+use discord_standin::gateway::{
+    BotChannel, BotFixture, BotGuild, BotStandIn, GATEWAY_GUILD_MEMBERS, MessageFailure,
+    SlashCommand, shapes,
+};
 use discord_standin::{Fixture, FixtureGuild, FixtureUser, RecordedRequest, StandIn};
 use serde_json::Value;
 use settings::{Env, Secret};
@@ -80,6 +83,23 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
     );
     let commands = body(&registration);
     assert_eq!(commands[0]["name"], "dashboard");
+    assert_eq!(commands[1]["name"], "tag");
+    let option = &commands[1]["options"][0];
+    assert_eq!(
+        (
+            &option["name"],
+            &option["type"],
+            &option["required"],
+            &option["autocomplete"]
+        ),
+        (
+            &Value::from("name"),
+            &Value::from(3),
+            &Value::from(true),
+            &Value::from(true)
+        ),
+        "{option}"
+    );
 
     let identify = standin
         .frames()
@@ -96,7 +116,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
         .iter()
         .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(global, ["dashboard"]);
+    assert_eq!(global, ["dashboard", "tag"]);
     assert!(
         standin
             .requests()
@@ -104,12 +124,13 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
             .all(|r| !r.path.contains("/guilds/"))
     );
     // Owners are never used, so poise must not look them up (it would have
-    // while the client was built, before any shard connected).
+    // while the client was built, before any shard connected): the one call
+    // is the bot's own, reading the application's flags for the intents.
     assert_eq!(
         standin
             .requests_to("/api/v10/oauth2/applications/@me")
             .len(),
-        0,
+        1,
         "no owner lookup"
     );
 
@@ -123,6 +144,7 @@ async fn dashboard_from_a_guild_dms_a_login_button() {
                 user_id: user,
                 guild_id: Some(guild),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .expect("dispatched");
@@ -204,6 +226,7 @@ async fn closed_dms_get_the_link_ephemerally() {
                 user_id: 9,
                 guild_id: Some(31),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -240,6 +263,7 @@ async fn closed_dms_get_the_link_ephemerally() {
                 user_id: 9,
                 guild_id: None,
                 channel_id: 78,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -321,6 +345,7 @@ async fn other_dm_failures_get_a_short_apology() {
                 user_id: 9,
                 guild_id: Some(31),
                 channel_id: 77,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -449,7 +474,7 @@ async fn portal_listing(
             account_email: me.email.as_deref().unwrap(),
             expires_at: Some(now + 3600),
             refresh_token: Some(&refresh),
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await
@@ -647,7 +672,7 @@ async fn dev_guild_registration_stays_in_that_guild() {
         .iter()
         .map(|c| c["name"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(names, ["dashboard"]);
+    assert_eq!(names, ["dashboard", "tag"]);
     assert!(standin.commands(None).is_empty(), "nothing global");
     bot.shutdown().await.unwrap();
     standin.shutdown().await;
@@ -663,9 +688,10 @@ fn serenity_accepts_the_stand_ins_shapes() {
         user_id: 5,
         guild_id: Some(7),
         channel_id: 9,
+        ..Default::default()
     };
     let from_guild: Interaction =
-        serde_json::from_value(shapes::interaction(1, 2, "t", &call, user.clone()))
+        serde_json::from_value(shapes::interaction(1, 2, "t", &call, user.clone(), None))
             .expect("guild interaction");
     assert!(
         matches!(from_guild, Interaction::Command(ref c) if c.guild_id.map(|g| g.get()) == Some(7))
@@ -675,9 +701,52 @@ fn serenity_accepts_the_stand_ins_shapes() {
         ..call
     };
     let from_dm: Interaction =
-        serde_json::from_value(shapes::interaction(1, 2, "t", &dm_call, user.clone()))
+        serde_json::from_value(shapes::interaction(1, 2, "t", &dm_call, user.clone(), None))
             .expect("DM interaction");
     assert!(matches!(from_dm, Interaction::Command(ref c) if c.user.id.get() == 5));
+    let tag = SlashCommand {
+        name: "tag".into(),
+        user_id: 5,
+        guild_id: Some(7),
+        channel_id: 9,
+        options: vec![("name".into(), "ru".into())],
+        locale: Some("ko".into()),
+        guild_locale: None,
+    };
+    let typing: Interaction = serde_json::from_value(shapes::interaction(
+        1,
+        2,
+        "t",
+        &tag,
+        user.clone(),
+        Some("name"),
+    ))
+    .expect("autocomplete interaction");
+    assert!(
+        matches!(typing, Interaction::Autocomplete(ref c) if c.locale == "ko" && c.data.autocomplete().is_some_and(|o| o.value == "ru"))
+    );
+    let _: serenity::all::Member =
+        serde_json::from_value(shapes::member_add(7, user.clone())).expect("GUILD_MEMBER_ADD");
+    let channel = discord_standin::gateway::BotChannel::text(11, "welcome", 2);
+    let parsed: serenity::all::GuildChannel =
+        serde_json::from_value(shapes::channel(7, &channel)).expect("CHANNEL_CREATE");
+    assert_eq!((parsed.name.as_str(), parsed.position), ("welcome", 2));
+    let named = BotGuild {
+        id: 7,
+        name: "Seven".into(),
+        member_count: 3,
+        channels: vec![channel],
+    };
+    let guild: Guild =
+        serde_json::from_value(shapes::guild_of(8, &named)).expect("GUILD_CREATE with_channels");
+    assert_eq!(
+        (
+            guild.name.as_str(),
+            guild.member_count,
+            guild.channels.len()
+        ),
+        ("Seven", 3, 1)
+    );
     let _: Guild = serde_json::from_value(shapes::guild(7, 8, 0, 0)).expect("GUILD_CREATE guild");
     let full: Guild =
         serde_json::from_value(shapes::guild(7, 8, 3, 2)).expect("with channels and roles");
@@ -746,6 +815,453 @@ async fn the_binary_connects_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status:?}");
+    standin.shutdown().await;
+    db.drop_database().await;
+}
+
+/// Who the tests' settings writes are attributed to in the audit log.
+fn manager() -> store::AuditActor {
+    store::AuditActor {
+        user_id: None,
+        discord_user_id: 900_000_000_000_000_001,
+        discord_username: "ann".into(),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The body of the bot's first answer to an interaction, once it has come.
+async fn answer_to(standin: &BotStandIn, id: u64, token: &str, wait: Duration) -> Option<Value> {
+    let path = format!("/api/v10/interactions/{id}/{token}/callback");
+    standin
+        .wait_for_request(wait, |r| r.path == path && r.status != 0)
+        .await
+        .map(|r| body(&r))
+}
+
+fn tag_call(guild: u64, name: &str, locale: &str) -> SlashCommand {
+    SlashCommand {
+        name: "tag".into(),
+        user_id: 5_555_555_555_555_555,
+        guild_id: Some(guild),
+        channel_id: 77,
+        options: vec![("name".into(), name.into())],
+        locale: Some(locale.into()),
+        guild_locale: None,
+    }
+}
+
+/// Types `/tag` again and again until `check` accepts the answer, failing
+/// if that takes longer than Discord-to-portal changes may (2 s).
+async fn tag_until(
+    standin: &BotStandIn,
+    call: &SlashCommand,
+    what: &str,
+    check: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let (id, token) = standin.slash_command(0, call).expect("dispatched");
+        let answer = answer_to(standin, id, token.as_str(), WAIT)
+            .await
+            .expect("an answer");
+        if check(&answer) {
+            return answer;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} not seen within 2 s; last answer {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn tags_saved_on_the_portal_are_answered_autocompleted_and_never_ping() {
+    const G: u64 = 1_100_000_000_000_000_401;
+    let mut ran = Vec::new();
+    for backend in store::testing::ALL_BACKENDS {
+        let Some(db) = TestDatabase::create(backend).await.unwrap() else {
+            store::testing::announce_skip(&format!("/tag on {}: server absent", backend.name()));
+            continue;
+        };
+        ran.push(backend);
+        let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+        let bot = start_bot(&standin, &db.url, &[("BOT_MEMBERS_INTENT", "off")]).await;
+        let store = bot.store.clone();
+        ready_for_commands(&standin, 0).await;
+
+        // Unknown at first: a private note, in the user's language.
+        let call = tag_call(G, "rules", "en-US");
+        let (id, token) = standin.slash_command(0, &call).unwrap();
+        let first = answer_to(&standin, id, &token, WAIT)
+            .await
+            .expect("answered");
+        assert_eq!(first["type"], 4, "{backend:?}: {first}");
+        assert_eq!(
+            first["data"]["content"], "This server has no tag named `rules`.",
+            "{backend:?}"
+        );
+        assert_eq!(first["data"]["flags"], 64, "ephemeral");
+
+        // Saved as the portal saves it: the bot, which now holds the guild,
+        // sees it through its revision poll.
+        let content = "Read the rules, @everyone and <@&1100000000000000999>!";
+        store
+            .guild_tag_save(G, "rules", content, &manager(), now())
+            .await
+            .unwrap();
+        let answer = tag_until(&standin, &call, "the saved tag", |a| {
+            a["data"]["content"] == content
+        })
+        .await;
+        assert_eq!(answer["type"], 4);
+        assert_eq!(
+            answer["data"]["flags"].as_u64().unwrap_or(0) & 64,
+            0,
+            "public"
+        );
+        let mentions = &answer["data"]["allowed_mentions"];
+        assert_eq!(
+            mentions["parse"],
+            serde_json::json!([]),
+            "{backend:?}: {answer}"
+        );
+        for list in ["users", "roles"] {
+            assert!(
+                mentions[list].as_array().is_none_or(|l| l.is_empty()),
+                "{answer}"
+            );
+        }
+
+        // Autocomplete lists the guild's tags by prefix.
+        store
+            .guild_tag_save(G, "faq", "Ask away.", &manager(), now())
+            .await
+            .unwrap();
+        let complete = |typed: &str| {
+            let mut call = tag_call(G, typed, "en-US");
+            call.options = vec![("name".into(), typed.into())];
+            standin.autocomplete(0, &call, "name").unwrap()
+        };
+        let mut listed = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while listed.len() < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "faq never listed: {listed:?}"
+            );
+            let (id, token) = complete("");
+            let choices = answer_to(&standin, id, &token, WAIT).await.unwrap();
+            assert_eq!(choices["type"], 8, "{choices}");
+            listed = choices["data"]["choices"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+        }
+        assert_eq!(
+            listed,
+            [
+                serde_json::json!({"name": "faq", "value": "faq"}),
+                serde_json::json!({"name": "rules", "value": "rules"})
+            ]
+        );
+        let (id, token) = complete("ru");
+        let choices = answer_to(&standin, id, &token, WAIT).await.unwrap();
+        assert_eq!(
+            choices["data"]["choices"],
+            serde_json::json!([{"name": "rules", "value": "rules"}])
+        );
+
+        // The guild's language setting overrides the user's client language.
+        let unknown = tag_call(G, "nope", "en-US");
+        let mut update = store::PreferencesUpdate {
+            language: store::GuildLanguage::Ko,
+            welcome_enabled: false,
+            welcome_channel_id: None,
+            welcome_message: store::DEFAULT_WELCOME_MESSAGE.into(),
+        };
+        store
+            .guild_preferences_save(G, &update, 0, &manager(), now())
+            .await
+            .unwrap();
+        let korean = tag_until(&standin, &unknown, "the Korean reply", |a| {
+            a["data"]["content"] == "이 서버에는 `nope` 태그가 없습니다."
+        })
+        .await;
+        assert_eq!(korean["data"]["flags"], 64);
+        // Back to automatic: the user's own language (Korean client) decides.
+        update.language = store::GuildLanguage::Auto;
+        store
+            .guild_preferences_save(G, &update, 1, &manager(), now())
+            .await
+            .unwrap();
+        tag_until(&standin, &unknown, "English again", |a| {
+            a["data"]["content"] == "This server has no tag named `nope`."
+        })
+        .await;
+        let (id, token) = standin
+            .slash_command(0, &tag_call(G, "nope", "ko"))
+            .unwrap();
+        let answer = answer_to(&standin, id, &token, WAIT).await.unwrap();
+        assert_eq!(
+            answer["data"]["content"],
+            "이 서버에는 `nope` 태그가 없습니다."
+        );
+
+        // Deleted on the portal: gone from the bot too.
+        store
+            .guild_tag_delete(G, "rules", &manager(), now())
+            .await
+            .unwrap();
+        tag_until(&standin, &call, "the deletion", |a| {
+            a["data"]["flags"] == 64
+        })
+        .await;
+
+        bot.shutdown().await.unwrap();
+        standin.shutdown().await;
+        store.close().await;
+        db.drop_database().await;
+    }
+    assert!(ran.contains(&Backend::Sqlite), "{ran:?}");
+}
+
+#[tokio::test]
+async fn a_new_member_is_welcomed_in_the_chosen_channel_and_refusals_are_recorded() {
+    const G: u64 = 1_100_000_000_000_000_501;
+    const WELCOME: u64 = 1_100_000_000_000_000_511;
+    const OTHER: u64 = 1_100_000_000_000_000_512;
+    const NEWCOMER: u64 = 1_100_000_000_000_000_599;
+    let standin = BotStandIn::start(BotFixture {
+        application_flags: GATEWAY_GUILD_MEMBERS,
+        ..BotFixture::default()
+    })
+    .await
+    .unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    // BOT_MEMBERS_INTENT unset: the application's flags decide.
+    let bot = start_bot(&standin, &db.url, &[]).await;
+    let store = bot.store.clone();
+    ready_for_commands(&standin, 0).await;
+    assert_eq!(
+        standin.identified_intents(0),
+        Some(1 | 2),
+        "GUILDS and GUILD_MEMBERS"
+    );
+    assert_eq!(store.bot_members_intent().await.unwrap(), Some(true));
+
+    let guild = BotGuild {
+        id: G,
+        name: "Tea House".into(),
+        member_count: 41,
+        channels: vec![
+            BotChannel::text(WELCOME, "welcome", 1),
+            BotChannel::text(OTHER, "general", 0),
+            BotChannel {
+                id: G + 1,
+                name: "Voice".into(),
+                kind: 2,
+                position: 0,
+            },
+        ],
+    };
+    assert!(standin.guild_create_with(0, &guild));
+    let names = |store: store::Store| async move {
+        store
+            .bot_guild_channels(G)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while names(store.clone()).await != ["general", "welcome", "Voice"] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "channels not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    store
+        .guild_preferences_save(
+            G,
+            &store::PreferencesUpdate {
+                language: store::GuildLanguage::Auto,
+                welcome_enabled: true,
+                welcome_channel_id: Some(WELCOME),
+                welcome_message: "Welcome {user} to {server}, member #{member_count}! @everyone"
+                    .into(),
+            },
+            0,
+            &manager(),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(standin.member_add(0, G, NEWCOMER, "newcomer"));
+    let posted = standin
+        .wait_for_request(WAIT, |r| {
+            r.path == format!("/api/v10/channels/{WELCOME}/messages") && r.status != 0
+        })
+        .await
+        .expect("the welcome post");
+    assert_eq!(posted.status, 200);
+    let sent = body(&posted);
+    assert_eq!(
+        sent["content"],
+        format!("Welcome <@{NEWCOMER}> to Tea House, member #42! @everyone")
+    );
+    // Only the newcomer is pinged; @everyone stays text.
+    assert_eq!(sent["allowed_mentions"]["parse"], serde_json::json!([]));
+    assert_eq!(
+        sent["allowed_mentions"]["users"],
+        serde_json::json!([NEWCOMER.to_string()])
+    );
+    assert!(standin.messages_to(OTHER).is_empty());
+    assert_eq!(store.guild_welcome_failure(G).await.unwrap(), None);
+
+    // The bot lost its permission there: the refusal is recorded.
+    standin.set_channel_failure(WELCOME, Some(MessageFailure::MissingPermissions));
+    assert!(standin.member_add(0, G, NEWCOMER + 1, "second"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let failure = loop {
+        if let Some(f) = store.guild_welcome_failure(G).await.unwrap() {
+            break f;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "failure not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (failure.channel_id, failure.code, failure.message.as_str()),
+        (WELCOME, 50013, "Missing Permissions")
+    );
+    assert_eq!(standin.messages_to(WELCOME).len(), 2);
+
+    // Permission back: the next welcome goes through and clears it; the
+    // count went up with each join.
+    standin.set_channel_failure(WELCOME, None);
+    assert!(standin.member_remove(0, G, NEWCOMER));
+    assert!(standin.member_add(0, G, NEWCOMER + 2, "third"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.guild_welcome_failure(G).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "failure not cleared"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = standin.messages_to(WELCOME).pop().unwrap();
+    assert_eq!(
+        last.1["content"],
+        format!(
+            "Welcome <@{}> to Tea House, member #43! @everyone",
+            NEWCOMER + 2
+        )
+    );
+
+    // Channels follow CHANNEL_UPDATE / CREATE / DELETE, and leaving.
+    assert!(standin.channel_update(0, G, &BotChannel::text(WELCOME, "hello", 1)));
+    assert!(standin.channel_create(0, G, &BotChannel::text(G + 2, "new", 2)));
+    assert!(standin.channel_delete(0, G, &BotChannel::text(OTHER, "general", 0)));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while names(store.clone()).await != ["hello", "new", "Voice"] {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "channel events not recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(standin.guild_delete(0, G, false));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !names(store.clone()).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "channels kept after leaving"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    bot.shutdown().await.unwrap();
+    standin.shutdown().await;
+    db.drop_database().await;
+}
+
+#[tokio::test]
+async fn the_binary_survives_close_4014_and_runs_without_the_members_intent() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let db = TestDatabase::create(Backend::Sqlite)
+        .await
+        .unwrap()
+        .unwrap();
+    // Forced on, while the application lacks the Server Members Intent.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bot"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .env("DISCORD_BOT_TOKEN", TOKEN)
+        .env("DATABASE_URL", &db.url)
+        .env("DISCORD_PROXY_URL", standin.base_url())
+        .env("BOT_MEMBERS_INTENT", "on")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = standin
+        .wait_until(WAIT, |s| s.ready_shards().contains(&0))
+        .await;
+    let alive = child.try_wait().unwrap().is_none();
+    let pid = child.id().to_string();
+    if !ready || !alive {
+        let _ = child.kill();
+        panic!("ready: {ready}, still running: {alive}");
+    }
+    assert_eq!(standin.disallowed_identifies(), [0], "refused once");
+    let intents: Vec<u64> = standin
+        .frames()
+        .iter()
+        .filter(|f| f.payload["op"] == 2)
+        .filter_map(|f| f.payload["d"]["intents"].as_u64())
+        .collect();
+    assert_eq!(intents, [1 | 2, 1], "then without GUILD_MEMBERS");
+    let store = db.store().await;
+    assert_eq!(store.bot_members_intent().await.unwrap(), Some(false));
+
+    // Still answering commands.
+    ready_for_commands(&standin, 0).await;
+    let (id, token) = standin
+        .slash_command(0, &tag_call(31, "nope", "en-US"))
+        .unwrap();
+    assert!(answer_to(&standin, id, &token, WAIT).await.is_some());
+
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = std::time::Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    store.close().await;
     standin.shutdown().await;
     db.drop_database().await;
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use store::{ConnectOptions, Store};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -35,7 +35,23 @@ pub fn router(app: AppState) -> Router {
         .route("/discord/guilds", get(routes::guild_pages::overview))
         .route(
             "/discord/guilds/{guild_id}",
-            get(routes::guild_pages::one_guild),
+            get(routes::guild_admin_pages::one_guild),
+        )
+        .route(
+            "/discord/guilds/{guild_id}/settings",
+            post(routes::guild_admin_pages::save_settings),
+        )
+        .route(
+            "/discord/guilds/{guild_id}/tags",
+            get(routes::guild_admin_pages::tags_page).post(routes::guild_admin_pages::save_tag),
+        )
+        .route(
+            "/discord/guilds/{guild_id}/tags/{name}/delete",
+            post(routes::guild_admin_pages::delete_tag),
+        )
+        .route(
+            "/discord/guilds/{guild_id}/audit",
+            get(routes::guild_admin_pages::audit_page),
         )
         .route("/discord/logout", post(routes::logout::browser_logout))
         .route(
@@ -57,6 +73,26 @@ pub fn router(app: AppState) -> Router {
         )
         .route("/api/v1/users/me", get(api::users::me))
         .route("/api/v1/discord/guilds", get(api::guilds::list))
+        .route(
+            "/api/v1/discord/guilds/{guild_id}/settings",
+            get(api::guild_admin::get_settings).put(api::guild_admin::put_settings),
+        )
+        .route(
+            "/api/v1/discord/guilds/{guild_id}/channels",
+            get(api::guild_admin::channels),
+        )
+        .route(
+            "/api/v1/discord/guilds/{guild_id}/tags",
+            get(api::guild_admin::tags),
+        )
+        .route(
+            "/api/v1/discord/guilds/{guild_id}/tags/{name}",
+            put(api::guild_admin::put_tag).delete(api::guild_admin::delete_tag),
+        )
+        .route(
+            "/api/v1/discord/guilds/{guild_id}/audit",
+            get(api::guild_admin::audit),
+        )
         .route("/api/openapi.json", get(api::openapi::spec))
         // operations
         .route("/healthz", get(routes::ops::healthz))
@@ -76,30 +112,8 @@ pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, Po
         ..ConnectOptions::default()
     };
     let store = Store::connect(database.url.expose(), &options).await?;
-    if let Err(e) = store.migrate().await {
-        return Err(adoption_hint(&store, e).await);
-    }
+    store.migrate().await?;
     Ok(store)
-}
-
-/// A failed migration on a database that fastapi-users created is the
-/// operator pointing a new portal at the old deployment's database: say
-/// which command takes it over instead of leaving them with sqlx's message.
-async fn adoption_hint(store: &Store, error: store::StoreError) -> PortalError {
-    let needs_adoption = matches!(
-        store.adoption_plan(store::adopt::AdoptOptions::default()).await,
-        Ok(plan) if !matches!(plan.outcome, store::adopt::Outcome::AlreadyAdopted)
-    );
-    if needs_adoption {
-        PortalError::startup(
-            "this database holds tables Guildhall did not create (a fastapi-users deployment?): \
-             run `portal adopt --dry-run` to see how it would be taken over, then `portal adopt`; \
-             see docs/migrating-from-fastapi-users.md",
-            error,
-        )
-    } else {
-        error.into()
-    }
 }
 
 /// `portal migrate`: apply migrations and return.
@@ -116,6 +130,8 @@ pub struct RunningPortal {
     pub app: AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: JoinHandle<Result<(), std::io::Error>>,
+    /// Prunes the guild audit log; stopped with the server.
+    pruner: JoinHandle<()>,
 }
 
 impl RunningPortal {
@@ -125,6 +141,7 @@ impl RunningPortal {
 
     /// Stops accepting connections, lets in-flight requests finish.
     pub async fn shutdown(mut self) {
+        self.pruner.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -161,12 +178,37 @@ pub async fn start(
         })
         .await
     });
+    let pruner = tokio::spawn(prune_audit_log(app.store.clone()));
     Ok(RunningPortal {
         addr,
         app,
         shutdown: Some(tx),
         task,
+        pruner,
     })
+}
+
+/// How often the guild audit log loses its entries past 90 days.
+const AUDIT_PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Every replica prunes; a DELETE of nothing costs little, and no replica
+/// has to be the one that does it.
+async fn prune_audit_log(store: Store) {
+    let mut every = tokio::time::interval(AUDIT_PRUNE_EVERY);
+    loop {
+        every.tick().await;
+        match store
+            .guild_audit_prune(chrono::Utc::now().timestamp())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(entries = n, "pruned the guild audit log"),
+            Err(e) => tracing::warn!(
+                error = &e as &dyn std::error::Error,
+                "could not prune the guild audit log; trying again in an hour"
+            ),
+        }
+    }
 }
 
 /// The binary's main loop: serve until SIGTERM or Ctrl-C.

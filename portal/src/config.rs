@@ -31,7 +31,7 @@ pub const DEFAULT_USER_CACHE_MAX_BYTES: u64 = 16 << 20;
 const BYTES: &str = "a number of bytes, e.g. 67108864 for 64 MiB";
 
 const NEEDS_APP: &str = "create a Discord application (see README.md, \"Running against real Discord\"), or run `portal --demo` to try Guildhall offline";
-const NEEDS_AUTH_SECRET: &str = "set it to a long random string, e.g. `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline";
+const NEEDS_AUTH_SECRET: &str = "set it to at least 32 random bytes, e.g. the output of `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline";
 
 #[derive(Debug, Clone)]
 pub struct PortalConfig {
@@ -191,8 +191,15 @@ pub struct SessionConfig {
     /// `AUTH_SECRET`: signs session tokens (shared with fastapi-users to share
     /// sessions).
     pub auth_secret: Secret,
+    /// `AUTH_SECRET_PREVIOUS`: secrets that signed sessions before a
+    /// rotation; they still verify, nothing new is signed with them.
+    pub auth_secret_previous: Vec<Secret>,
     /// `OAUTH_STATE_SECRET`, defaulting to `AUTH_SECRET`.
     pub oauth_state_secret: Secret,
+    /// Secrets whose states still verify: `AUTH_SECRET_PREVIOUS` while the
+    /// states are signed with `AUTH_SECRET`, none with a secret of their own
+    /// (rotating that one restarts the logins under way, an hour's worth).
+    pub oauth_state_previous: Vec<Secret>,
     pub cookie_name: String,
     /// Token lifetime and the cookie's Max-Age.
     pub lifetime: Duration,
@@ -206,19 +213,27 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// With `demo`, `AUTH_SECRET` may be absent or short: the demo replaces it.
+    /// With `demo`, the secrets may be absent or weak: the demo replaces
+    /// them with random ones.
     pub fn from_env(env: &Env, demo: bool) -> Result<Self, EnvError> {
-        let auth_secret = if demo {
-            env.secret("AUTH_SECRET").unwrap_or_default()
+        let (auth_secret, auth_secret_previous, state_secret) = if demo {
+            (
+                env.secret(AUTH_SECRET).unwrap_or_default(),
+                Vec::new(),
+                env.secret(OAUTH_STATE_SECRET),
+            )
         } else {
-            required_auth_secret(env)?
+            signing_secrets(env)?
         };
-        let oauth_state_secret = env
-            .secret("OAUTH_STATE_SECRET")
-            .unwrap_or_else(|| auth_secret.clone());
+        let (oauth_state_secret, oauth_state_previous) = match state_secret {
+            Some(own) => (own, Vec::new()),
+            None => (auth_secret.clone(), auth_secret_previous.clone()),
+        };
         Ok(SessionConfig {
             auth_secret,
+            auth_secret_previous,
             oauth_state_secret,
+            oauth_state_previous,
             cookie_name: env.string("SESSION_COOKIE_NAME", "fastapiusersauth"),
             // Zero would be a session born expired.
             lifetime: env
@@ -234,34 +249,61 @@ impl SessionConfig {
     }
 }
 
-fn required_auth_secret(env: &Env) -> Result<Secret, EnvError> {
-    let secret = env.secret("AUTH_SECRET").ok_or_else(|| EnvError::Missing {
-        name: "AUTH_SECRET".into(),
+const AUTH_SECRET: &str = "AUTH_SECRET";
+const AUTH_SECRET_PREVIOUS: &str = "AUTH_SECRET_PREVIOUS";
+const OAUTH_STATE_SECRET: &str = "OAUTH_STATE_SECRET";
+
+/// `AUTH_SECRET` (required), `AUTH_SECRET_PREVIOUS` and `OAUTH_STATE_SECRET`,
+/// each refused when weak (see `signing_secrets`).
+fn signing_secrets(env: &Env) -> Result<(Secret, Vec<Secret>, Option<Secret>), EnvError> {
+    let auth_secret = env.secret(AUTH_SECRET).ok_or_else(|| EnvError::Missing {
+        name: AUTH_SECRET.into(),
         hint: NEEDS_AUTH_SECRET.into(),
     })?;
-    if secret.expose().len() < 32 {
-        return Err(EnvError::Invalid {
-            name: "AUTH_SECRET".into(),
-            reason: format!("only {} characters", secret.expose().len()),
-            expected: "at least 32 random characters, e.g. `openssl rand -hex 32`".into(),
-        });
+    crate::signing_secrets::check(AUTH_SECRET, &auth_secret)?;
+    let previous = match env.secret(AUTH_SECRET_PREVIOUS) {
+        Some(list) => crate::signing_secrets::check_list(AUTH_SECRET_PREVIOUS, &list)?,
+        None => Vec::new(),
+    };
+    let state_secret = env.secret(OAUTH_STATE_SECRET);
+    if let Some(own) = &state_secret {
+        crate::signing_secrets::check(OAUTH_STATE_SECRET, own)?;
     }
-    Ok(secret)
+    Ok((auth_secret, previous, state_secret))
 }
 
 /// How a Discord login becomes a Guildhall user.
 #[derive(Debug, Clone)]
 pub struct LoginConfig {
-    /// `ASSOCIATE_BY_EMAIL`: link a Discord login to an existing user with
-    /// the same verified email.
-    pub associate_by_email: bool,
+    /// `ASSOCIATE_BY_EMAIL`: whether a new Discord login is linked to an
+    /// existing user with the same email (Discord's verified address).
+    pub associate_by_email: store::AssociateByEmail,
     /// `LOGIN_RATE_LIMIT_PER_MINUTE` (0: off) and `LOGIN_RATE_LIMIT_BURST`,
     /// per client address.
     pub rate_limit: Option<LoginRateLimit>,
 }
 
+const ASSOCIATE_BY_EMAIL: &str = "ASSOCIATE_BY_EMAIL";
+
 impl LoginConfig {
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
+        use store::AssociateByEmail::*;
+        let associate_by_email = match env.get(ASSOCIATE_BY_EMAIL) {
+            // `unverified` is fastapi-users' own behaviour, kept for a
+            // database no password-registration app writes to.
+            Some(v) if v.eq_ignore_ascii_case("unverified") => Always,
+            _ => match env.flag(ASSOCIATE_BY_EMAIL, true) {
+                Ok(true) => IfVerified,
+                Ok(false) => Never,
+                Err(_) => {
+                    return Err(EnvError::Invalid {
+                        name: ASSOCIATE_BY_EMAIL.into(),
+                        reason: "not one of the accepted values".into(),
+                        expected: "true (link to verified users only), unverified (link to any user, as fastapi-users does) or false".into(),
+                    });
+                }
+            },
+        };
         let per_minute: u32 = env.parse(
             "LOGIN_RATE_LIMIT_PER_MINUTE",
             20,
@@ -273,7 +315,7 @@ impl LoginConfig {
             "a positive whole number of logins an address may start at once",
         )?;
         Ok(LoginConfig {
-            associate_by_email: env.flag("ASSOCIATE_BY_EMAIL", true)?,
+            associate_by_email,
             rate_limit: NonZeroU32::new(per_minute)
                 .map(|per_minute| LoginRateLimit { per_minute, burst }),
         })
@@ -292,6 +334,10 @@ pub struct GuildsConfig {
     pub page_cache_max_bytes: u64,
     /// `BOT_INVITE_PERMISSIONS`, the permissions integer in invite links.
     pub bot_invite_permissions: u64,
+    /// `GUILD_PERMISSION_MAX_AGE_SECONDS`: a change to a server's settings
+    /// or tags is checked against a guild list Discord gave at most this
+    /// long ago (fetched again otherwise). Zero fetches on every change.
+    pub permission_max_age: Duration,
 }
 
 impl GuildsConfig {
@@ -313,6 +359,8 @@ impl GuildsConfig {
                 0,
                 "a permissions integer, e.g. 8 for Administrator",
             )?,
+            permission_max_age: env
+                .seconds("GUILD_PERMISSION_MAX_AGE_SECONDS", Duration::from_secs(30))?,
         })
     }
 }
@@ -376,11 +424,16 @@ mod tests {
             "http://127.0.0.1:8000/discord/callback"
         );
         assert_eq!(c.session.cookie_name, "fastapiusersauth");
-        assert!(c.session.cookie_secure && c.login.associate_by_email && !c.demo);
+        assert!(c.session.cookie_secure && !c.demo);
+        assert_eq!(
+            c.login.associate_by_email,
+            store::AssociateByEmail::IfVerified
+        );
         assert_eq!(c.session.oauth_state_secret, c.session.auth_secret);
         assert_eq!(c.discord.api_url, "https://discord.com/api/v10");
         assert_eq!(c.discord.client_id, "123");
         assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.guilds.permission_max_age, Duration::from_secs(30));
         assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
         assert_eq!(
             (
@@ -452,6 +505,68 @@ mod tests {
                 "{name}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn previous_secrets_verify_sessions_and_states_signed_with_auth_secret() {
+        let old = "c0ffee00c0ffee01c0ffee02c0ffee03c0ffee04";
+        let mut env = full();
+        env.set("AUTH_SECRET_PREVIOUS", format!("{old},"));
+        let c = PortalConfig::from_env(&env, false).unwrap();
+        assert_eq!(c.session.auth_secret_previous, [Secret::new(old)]);
+        assert_eq!(c.session.oauth_state_previous, [Secret::new(old)]);
+        assert!(!format!("{c:?}").contains("c0ffee"));
+
+        // A state secret of its own has no previous ones.
+        env.set(
+            "OAUTH_STATE_SECRET",
+            "a-state-secret-of-its-own-0123456789abcdef",
+        );
+        let c = PortalConfig::from_env(&env, false).unwrap();
+        assert_eq!(c.session.auth_secret_previous, [Secret::new(old)]);
+        assert!(c.session.oauth_state_previous.is_empty());
+
+        for (name, value) in [
+            ("AUTH_SECRET", "replace-with-output-of-openssl-rand-hex-32"),
+            ("AUTH_SECRET", "0000000000000000000000000000000000000000"),
+            ("OAUTH_STATE_SECRET", "short"),
+            ("AUTH_SECRET_PREVIOUS", "also-short"),
+        ] {
+            let mut env = full();
+            env.set(name, value);
+            let e = PortalConfig::from_env(&env, false).unwrap_err().to_string();
+            assert!(e.starts_with(&format!("{name} is invalid")), "{e}");
+            assert!(
+                e.contains("openssl rand -hex 32") && !e.contains(value),
+                "{e}"
+            );
+        }
+        // The demo signs with random secrets of its own.
+        let weak = Env::from_pairs([("AUTH_SECRET", "weak"), ("AUTH_SECRET_PREVIOUS", "x")]);
+        assert!(PortalConfig::from_env(&weak, true).is_ok());
+    }
+
+    #[test]
+    fn associate_by_email_links_verified_users_unless_told_otherwise() {
+        use store::AssociateByEmail::*;
+        for (value, expected) in [
+            ("true", IfVerified),
+            ("yes", IfVerified),
+            ("unverified", Always),
+            ("Unverified", Always),
+            ("false", Never),
+            ("0", Never),
+        ] {
+            let mut env = full();
+            env.set("ASSOCIATE_BY_EMAIL", value);
+            let c = PortalConfig::from_env(&env, false).unwrap();
+            assert_eq!(c.login.associate_by_email, expected, "{value}");
+        }
+        let mut env = full();
+        env.set("ASSOCIATE_BY_EMAIL", "sometimes");
+        let e = PortalConfig::from_env(&env, false).unwrap_err().to_string();
+        assert!(e.starts_with("ASSOCIATE_BY_EMAIL is invalid"), "{e}");
+        assert!(e.contains("unverified"), "{e}");
     }
 
     #[test]

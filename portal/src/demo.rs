@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use discord_standin::{Fixture, StandIn};
 use rand::RngCore;
 use settings::Secret;
-use store::Store;
+use store::{GuildChannel, Store};
 
 use crate::config::PortalConfig;
 use crate::error::PortalError;
@@ -40,6 +40,8 @@ pub async fn prepare(config: &mut PortalConfig) -> Result<(StandIn, Fixture), Po
     let session = &mut config.session;
     session.auth_secret = random_secret();
     session.oauth_state_secret = random_secret();
+    session.auth_secret_previous.clear();
+    session.oauth_state_previous.clear();
     session.cookie_secure = false;
     Ok((standin, fixture))
 }
@@ -56,5 +58,51 @@ pub async fn seed_bot_presence(store: &Store, fixture: &Fixture) -> Result<(), P
         .filter_map(|(_, g)| g.id.parse().ok())
         .collect();
     store.bot_guilds_replace_shard(0, &ids).await?;
+    seed_bot_reports(store, &ids).await
+}
+
+/// What the bot would have recorded in the guilds it is in: their channels
+/// (for the welcome channel list), its Server Members intent, and — in the
+/// second guild — a welcome post Discord refused, so the settings page
+/// shows each of them.
+async fn seed_bot_reports(store: &Store, guild_ids: &[u64]) -> Result<(), PortalError> {
+    const CHANNELS: [(&str, u8); 5] = [
+        ("general", 0),
+        ("welcome", 0),
+        ("announcements", 5),
+        ("rules", 0),
+        ("Lounge", 2),
+    ];
+    for guild_id in guild_ids {
+        let channels: Vec<GuildChannel> = CHANNELS
+            .iter()
+            .enumerate()
+            .map(|(i, (name, kind))| GuildChannel {
+                id: demo_channel_id(*guild_id, i),
+                name: (*name).to_owned(),
+                position: i as i32,
+                kind: *kind,
+            })
+            .collect();
+        store
+            .bot_guild_channels_replace(*guild_id, &channels)
+            .await?;
+    }
+    if let Some(guild_id) = guild_ids.get(1) {
+        store
+            .guild_welcome_failure_record(
+                *guild_id,
+                demo_channel_id(*guild_id, 1),
+                50013,
+                "Missing Permissions",
+            )
+            .await?;
+    }
+    store.bot_members_intent_set(true).await?;
     Ok(())
+}
+
+/// Channel ids for the demo: distinct per guild, never a guild's own id.
+fn demo_channel_id(guild_id: u64, index: usize) -> u64 {
+    (1 << 60) | ((guild_id & ((1 << 50) - 1)) << 4) | index as u64
 }

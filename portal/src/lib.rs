@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod guild_admin;
 pub mod login_flow;
 pub mod login_limit;
 pub mod metrics;
@@ -20,6 +21,8 @@ pub mod page_cache;
 pub mod pages;
 pub mod routes;
 pub mod session;
+pub mod signing_keys;
+pub mod signing_secrets;
 pub mod state;
 pub mod tokens_at_rest;
 

@@ -2,9 +2,10 @@
 //!
 //! The callback checks everything it can *before* spending the authorization
 //! code (fastapi-users exchanges first): Discord's error, presence of code and
-//! state, the state's signature, expiry and audience, the CSRF cookie, and that
-//! the state was not used before (recorded in the database, so every replica
-//! refuses a replay).
+//! state, the state's signature, expiry and audience, the CSRF cookie, the
+//! PKCE verifier cookie (only the browser that started the login has it),
+//! and that the state was not used before (recorded in the database, so
+//! every replica refuses a replay). Each refusal is counted in `/metrics`.
 
 use chrono::Utc;
 use discord::{AuthorizeRequest, DiscordError, DiscordUser, OAuthToken};
@@ -16,7 +17,8 @@ use tracing::field::Empty;
 use crate::AppState;
 use crate::error::{Chain, IntoInternal, PortalError};
 use crate::next_path;
-use crate::oauth_state::{StateError, VerifiedState, csrf_matches};
+use crate::oauth_state::{StateError, VerifiedState, csrf_matches, verifier_matches};
+use crate::session::cookies::LoginCookies;
 
 pub const DEFAULT_SCOPES: &[&str] = &["identify", "email", "guilds"];
 
@@ -34,6 +36,8 @@ pub struct StartedLogin {
     pub authorization_url: String,
     /// The CSRF cookie's value (the state's csrftoken).
     pub csrftoken: String,
+    /// The PKCE verifier cookie's value.
+    pub code_verifier: Secret,
 }
 
 pub struct LoggedIn {
@@ -73,6 +77,7 @@ pub fn start(
     Ok(StartedLogin {
         authorization_url,
         csrftoken: new.csrftoken,
+        code_verifier: new.code_verifier,
     })
 }
 
@@ -88,10 +93,10 @@ pub fn start(
 pub async fn complete(
     app: &AppState,
     params: &CallbackParams,
-    csrf_cookie: Option<&str>,
+    cookies: LoginCookies<'_>,
     redirect_uri: &str,
 ) -> Result<LoggedIn, PortalError> {
-    let result = callback(app, params, csrf_cookie, redirect_uri).await;
+    let result = callback(app, params, cookies, redirect_uri).await;
     match &result {
         Ok(logged_in) => {
             let outcome = logged_in.outcome.as_str();
@@ -100,6 +105,7 @@ pub async fn complete(
         }
         Err(e) if e.status().is_client_error() => {
             Span::current().record("outcome", "refused");
+            app.metrics.refusal(e.reason());
             tracing::info!(error = %Chain(e), "login refused");
         }
         Err(_) => {}
@@ -110,31 +116,38 @@ pub async fn complete(
 async fn callback(
     app: &AppState,
     params: &CallbackParams,
-    csrf_cookie: Option<&str>,
+    cookies: LoginCookies<'_>,
     redirect_uri: &str,
 ) -> Result<LoggedIn, PortalError> {
-    let (code, verified) = check_callback(app, params, csrf_cookie).await?;
-    let identity = discord_identity(app, code, &verified, redirect_uri).await?;
+    let checked = check_callback(app, params, cookies).await?;
+    let identity = discord_identity(app, &checked, redirect_uri).await?;
     let (user, outcome) = link_user(app, &identity).await?;
     let user = record_profile(app, user, &identity.user).await?;
     let session = crate::session::revocation::new_session(app, user.id).await?;
     app.metrics.login(outcome.as_str());
     Ok(LoggedIn {
-        next: next_path::sanitize(verified.next.as_deref()),
+        next: next_path::sanitize(checked.state.next.as_deref()),
         user,
         outcome,
         session,
     })
 }
 
+/// A callback that passed every check: what the token request needs.
+struct CheckedCallback<'a> {
+    code: &'a str,
+    code_verifier: &'a str,
+    state: VerifiedState,
+}
+
 /// Every check that does not need Discord, before the code is spent. The
 /// state is consumed last: a callback refused here leaves it usable by the
 /// browser it belongs to.
-async fn check_callback<'p>(
+async fn check_callback<'a>(
     app: &AppState,
-    params: &'p CallbackParams,
-    csrf_cookie: Option<&str>,
-) -> Result<(&'p str, VerifiedState), PortalError> {
+    params: &'a CallbackParams,
+    cookies: LoginCookies<'a>,
+) -> Result<CheckedCallback<'a>, PortalError> {
     if let Some(error) = &params.error {
         return Err(PortalError::OAuthDenied {
             error: crate::oauth_error::checked(error).to_owned(),
@@ -147,8 +160,17 @@ async fn check_callback<'p>(
         StateError::Decode => PortalError::StateDecode,
         StateError::Expired => PortalError::StateExpired,
     })?;
-    if !csrf_matches(&verified.csrftoken, csrf_cookie) {
+    if !csrf_matches(&verified.csrftoken, cookies.csrftoken) {
         return Err(PortalError::InvalidState);
+    }
+    // Whoever saw the callback URL can read the csrftoken out of the state
+    // and set that cookie; the verifier never left the browser.
+    let code_verifier = cookies
+        .code_verifier
+        .ok_or(PortalError::PkceVerifierMissing)?;
+    match &verified.code_challenge {
+        Some(challenge) if verifier_matches(challenge, code_verifier) => {}
+        _ => return Err(PortalError::PkceVerifierMismatch),
     }
     let now = Utc::now().timestamp();
     if !app
@@ -158,21 +180,23 @@ async fn check_callback<'p>(
     {
         return Err(PortalError::InvalidState);
     }
-    Ok((code, verified))
+    Ok(CheckedCallback {
+        code,
+        code_verifier,
+        state: verified,
+    })
 }
 
 /// Spends the code (with the login's PKCE verifier) and asks Discord who
 /// this is.
 async fn discord_identity(
     app: &AppState,
-    code: &str,
-    verified: &VerifiedState,
+    checked: &CheckedCallback<'_>,
     redirect_uri: &str,
 ) -> Result<DiscordIdentity, PortalError> {
-    let verifier = app.login_states.code_verifier(&verified.csrftoken);
     let token = app
         .discord
-        .exchange_code(code, redirect_uri, Some(&verifier))
+        .exchange_code(checked.code, redirect_uri, Some(checked.code_verifier))
         .await
         .map_err(discord_error)?;
     let user = app

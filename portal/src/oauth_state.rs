@@ -3,17 +3,22 @@
 //! is also set in the `fastapiusersoauthcsrf` cookie — plus the sanitised
 //! `next` path and PKCE.
 //!
-//! The PKCE verifier is never stored or sent anywhere but Discord's token
-//! endpoint: it is derived from the csrftoken with a keyed hash, so only this
-//! deployment (any replica) can recompute it at the callback.
+//! The PKCE verifier is random and lives only in the browser that started
+//! the login (an HttpOnly cookie) and in the request to Discord's token
+//! endpoint: nothing in the authorize URL or the state derives it, so a
+//! callback URL seen by someone else cannot be finished without that
+//! browser. The state carries the verifier's S256 challenge (public anyway:
+//! it is in the authorize URL), so a verifier cookie from another login is
+//! told apart before the code is spent.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use settings::Secret;
+
+use crate::signing_keys::KeyRing;
 
 pub const STATE_AUDIENCE: &str = "fastapi-users:oauth-state";
 pub const STATE_LIFETIME_SECONDS: i64 = 3600;
@@ -25,6 +30,9 @@ struct StateClaims {
     exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     next: Option<String>,
+    /// The login's PKCE S256 challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pkce: Option<String>,
 }
 
 /// Why a state was refused; the codes are fastapi-users'.
@@ -38,11 +46,15 @@ pub enum StateError {
     Expired,
 }
 
-/// A login about to start: what goes to Discord and into the CSRF cookie.
+/// A login about to start: what goes to Discord and into the browser's
+/// cookies.
 pub struct NewLoginState {
     /// The OAuth `state` parameter.
     pub state: String,
+    /// The CSRF cookie's value.
     pub csrftoken: String,
+    /// The PKCE verifier cookie's value.
+    pub code_verifier: Secret,
     pub code_challenge: String,
 }
 
@@ -51,15 +63,15 @@ pub struct VerifiedState {
     pub csrftoken: String,
     pub exp: i64,
     pub next: Option<String>,
+    /// The PKCE challenge the login started with; none in a state signed
+    /// before the verifier had a cookie of its own.
+    pub code_challenge: Option<String>,
 }
 
-/// Signs the `state` of each login and checks it when Discord sends it back;
-/// derives the login's PKCE verifier.
+/// Signs the `state` of each login and checks it when Discord sends it back.
 #[derive(Clone)]
 pub struct LoginStateSigner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    pkce_key: Secret,
+    keys: KeyRing,
     validation: Validation,
 }
 
@@ -71,19 +83,23 @@ impl std::fmt::Debug for LoginStateSigner {
 
 impl LoginStateSigner {
     pub fn new(secret: &Secret) -> Self {
+        Self::rotating(secret, &[])
+    }
+
+    /// Signs with `secret`; also accepts states signed with a `previous` one.
+    pub fn rotating(secret: &Secret, previous: &[Secret]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[STATE_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud"]);
         validation.leeway = 0;
         LoginStateSigner {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
-            pkce_key: secret.clone(),
+            keys: KeyRing::new(secret, previous),
             validation,
         }
     }
 
-    /// A fresh state for one login attempt.
+    /// A fresh state for one login attempt, with its own random PKCE
+    /// verifier.
     pub fn create(
         &self,
         next: Option<String>,
@@ -92,24 +108,33 @@ impl LoginStateSigner {
         rand::thread_rng().fill_bytes(&mut raw);
         // 32 bytes → 43 url-safe characters, like Python's secrets.token_urlsafe(32).
         let csrftoken = URL_SAFE_NO_PAD.encode(raw);
+        let code_verifier = Secret::new(discord::pkce::new_verifier());
+        let code_challenge = discord::pkce::challenge(code_verifier.expose());
         let claims = StateClaims {
             csrftoken: csrftoken.clone(),
             aud: STATE_AUDIENCE.to_owned(),
             exp: chrono::Utc::now().timestamp() + STATE_LIFETIME_SECONDS,
             next,
+            pkce: Some(code_challenge.clone()),
         };
-        let state = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
-        let code_challenge = discord::pkce::challenge(&self.code_verifier(&csrftoken));
+        let state = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            self.keys.encoding(),
+        )?;
         Ok(NewLoginState {
             state,
             csrftoken,
+            code_verifier,
             code_challenge,
         })
     }
 
     pub fn verify(&self, state: &str) -> Result<VerifiedState, StateError> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<StateClaims>(state, &self.decoding, &self.validation)
+        let data = self
+            .keys
+            .decode::<StateClaims>(state, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => StateError::Expired,
                 _ => StateError::Decode,
@@ -118,33 +143,28 @@ impl LoginStateSigner {
             csrftoken: data.claims.csrftoken,
             exp: data.claims.exp,
             next: data.claims.next,
+            code_challenge: data.claims.pkce,
         })
-    }
-
-    /// The PKCE verifier for a csrftoken: 43 url-safe characters (Discord
-    /// requires at least 43).
-    pub fn code_verifier(&self, csrftoken: &str) -> String {
-        let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(self.pkce_key.expose().as_bytes())
-        {
-            Ok(m) => m,
-            // HMAC takes keys of any length; this arm cannot run.
-            Err(_) => return String::new(),
-        };
-        mac.update(b"guildhall-pkce:");
-        mac.update(csrftoken.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 }
 
 /// Constant-time comparison of the state's csrftoken with the cookie's.
 pub fn csrf_matches(from_state: &str, from_cookie: Option<&str>) -> bool {
-    use subtle::ConstantTimeEq;
     match from_cookie {
-        Some(c) => {
-            from_state.len() == c.len() && bool::from(from_state.as_bytes().ct_eq(c.as_bytes()))
-        }
+        Some(c) => equal(from_state, c),
         None => false,
     }
+}
+
+/// Whether the verifier cookie belongs to the login whose state carries
+/// `challenge`.
+pub fn verifier_matches(challenge: &str, verifier: &str) -> bool {
+    equal(challenge, &discord::pkce::challenge(verifier))
+}
+
+fn equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 #[cfg(test)]
@@ -174,10 +194,20 @@ mod tests {
         let v = s.verify(&new.state).unwrap();
         assert_eq!(v.csrftoken, new.csrftoken);
         assert_eq!(v.next.as_deref(), Some("/discord/guilds/1"));
-        let verifier = s.code_verifier(&new.csrftoken);
-        assert_eq!(verifier.len(), 43);
-        assert_eq!(discord::pkce::challenge(&verifier), new.code_challenge);
-        assert!(!new.state.contains(&verifier));
+        let verifier = new.code_verifier.expose();
+        assert!((43..=128).contains(&verifier.len()));
+        assert_eq!(discord::pkce::challenge(verifier), new.code_challenge);
+        assert_eq!(claims["pkce"], new.code_challenge.as_str());
+        assert_eq!(
+            v.code_challenge.as_deref(),
+            Some(new.code_challenge.as_str())
+        );
+        assert!(verifier_matches(&new.code_challenge, verifier));
+        assert!(!new.state.contains(verifier) && verifier != new.csrftoken);
+        // Every login has its own.
+        let other = s.create(None).unwrap();
+        assert_ne!(other.code_verifier, new.code_verifier);
+        assert!(!verifier_matches(&other.code_challenge, verifier));
     }
 
     #[test]
@@ -203,8 +233,9 @@ mod tests {
                 aud: STATE_AUDIENCE.into(),
                 exp: chrono::Utc::now().timestamp() - 5,
                 next: None,
+                pkce: None,
             },
-            &EncodingKey::from_secret(b"state-secret"),
+            &jsonwebtoken::EncodingKey::from_secret(b"state-secret"),
         )
         .unwrap();
         assert_eq!(s.verify(&expired).unwrap_err(), StateError::Expired);

@@ -13,6 +13,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../../templates/sign_in.html")),
     ("guilds.html", include_str!("../../templates/guilds.html")),
     ("guild.html", include_str!("../../templates/guild.html")),
+    (
+        "guild_tags.html",
+        include_str!("../../templates/guild_tags.html"),
+    ),
+    (
+        "guild_audit.html",
+        include_str!("../../templates/guild_audit.html"),
+    ),
     ("error.html", include_str!("../../templates/error.html")),
 ];
 

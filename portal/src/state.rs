@@ -17,6 +17,7 @@ use crate::middleware::security_headers::content_security_policy;
 use crate::oauth_state::LoginStateSigner;
 use crate::page_cache::PageCache;
 use crate::pages;
+use crate::session::form_token::FormTokens;
 use crate::session::token::SessionTokens;
 use crate::session::user_cache::UserCache;
 
@@ -45,6 +46,8 @@ pub struct Services {
     pub listing: GuildListing,
     /// Issues and checks session tokens.
     pub session_tokens: SessionTokens,
+    /// Makes the per-session token every form carries.
+    pub form_tokens: FormTokens,
     /// Signs and checks the OAuth `state` of logins under way.
     pub login_states: LoginStateSigner,
     pub templates: Environment<'static>,
@@ -87,16 +90,21 @@ impl AppState {
         let csp = HeaderValue::from_str(&content_security_policy(&config.discord.cdn_url))
             .map_err(|e| PortalError::startup("putting DISCORD_CDN_URL in the CSP", e))?;
         Ok(AppState(Arc::new(Services {
-            session_tokens: SessionTokens::new(
+            session_tokens: SessionTokens::rotating(
                 &config.session.auth_secret,
+                &config.session.auth_secret_previous,
                 config.session.lifetime,
             ),
+            form_tokens: FormTokens::new(&config.session.auth_secret),
             user_cache: UserCache::new(
                 config.session.user_cache_ttl,
                 config.session.user_cache_max_bytes,
             ),
             page_cache: PageCache::new(config.guilds.page_cache_max_bytes),
-            login_states: LoginStateSigner::new(&config.session.oauth_state_secret),
+            login_states: LoginStateSigner::rotating(
+                &config.session.oauth_state_secret,
+                &config.session.oauth_state_previous,
+            ),
             login_limiter: config.login.rate_limit.map(LoginLimiter::new),
             config,
             store,

@@ -1,3 +1,4 @@
 //! Slash commands: thin poise adapters over plain functions.
 
 pub mod dashboard;
+pub mod tag;

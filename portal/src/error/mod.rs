@@ -21,7 +21,17 @@ use axum::response::{IntoResponse, Response};
 use discord::DiscordError;
 use guilds::ListingError;
 
+use crate::guild_admin::fields::FieldError;
+
 pub use page::ErrorPage;
+
+fn summary(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.loc.join("."), e.kind))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// A cause of any kind, kept for the log.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -46,6 +56,13 @@ pub enum PortalError {
     /// The CSRF cookie is missing or differs, or the state was already used.
     #[error("the OAuth state does not match the CSRF cookie or was already used")]
     InvalidState,
+    /// The callback came without the PKCE verifier cookie: not from the
+    /// browser that started the login (or one that lost its cookies).
+    #[error("the callback has no PKCE verifier cookie")]
+    PkceVerifierMissing,
+    /// The verifier cookie belongs to another login than the state's.
+    #[error("the PKCE verifier cookie does not belong to this login")]
+    PkceVerifierMismatch,
     #[error("Discord reports no verified email for this account")]
     NoVerifiedEmail,
     #[error("another user already has this email and associate-by-email is off")]
@@ -59,6 +76,24 @@ pub enum PortalError {
         /// What `Origin` and `Sec-Fetch-Site` said, cut short.
         seen: String,
     },
+    /// A form was posted without this session's form token, or with another's.
+    #[error("the form token is missing or is not this session's")]
+    FormToken,
+    /// The user may not manage the guild (not owner, Administrator or
+    /// Manage Server), or is not in it.
+    #[error("the user may not manage this guild")]
+    GuildForbidden,
+    #[error("the bot is not in this guild")]
+    BotNotPresent,
+    /// The settings were saved by someone else since the form was shown.
+    #[error("the guild's settings changed since they were read")]
+    SettingsChanged,
+    #[error("the guild already has the most tags allowed")]
+    TagLimitReached,
+    /// Fields that do not pass their rules, each with where and why, as
+    /// FastAPI reports request validation errors.
+    #[error("invalid request fields: {}", summary(.0))]
+    Validation(Vec<FieldError>),
     /// Discord refused the authorization code (expired, reused, wrong verifier).
     #[error("Discord refused the authorization code")]
     CodeRejected(#[source] DiscordError),
@@ -141,11 +176,15 @@ impl PortalError {
             | StateDecode
             | StateExpired
             | InvalidState
+            | PkceVerifierMissing
+            | PkceVerifierMismatch
             | NoVerifiedEmail
             | UserAlreadyExists
             | Inactive
             | CodeRejected(_) => StatusCode::BAD_REQUEST,
-            CrossOrigin { .. } => StatusCode::FORBIDDEN,
+            CrossOrigin { .. } | FormToken | GuildForbidden => StatusCode::FORBIDDEN,
+            BotNotPresent | SettingsChanged | TagLimitReached => StatusCode::CONFLICT,
+            Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             RateLimited { .. } | TooManyLoginAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             // Not 408: that says the client was slow, and browsers resend.
@@ -170,10 +209,19 @@ impl PortalError {
             StateDecode => "ACCESS_TOKEN_DECODE_ERROR",
             StateExpired => "ACCESS_TOKEN_ALREADY_EXPIRED",
             InvalidState => "OAUTH_INVALID_STATE",
+            PkceVerifierMissing => "OAUTH_PKCE_VERIFIER_MISSING",
+            PkceVerifierMismatch => "OAUTH_PKCE_VERIFIER_MISMATCH",
             NoVerifiedEmail => "OAUTH_NOT_AVAILABLE_EMAIL",
             UserAlreadyExists => "OAUTH_USER_ALREADY_EXISTS",
             Inactive => "LOGIN_BAD_CREDENTIALS",
             CrossOrigin { .. } => "CSRF_ORIGIN_MISMATCH",
+            FormToken => "CSRF_TOKEN_MISMATCH",
+            GuildForbidden => "GUILD_FORBIDDEN",
+            BotNotPresent => "BOT_NOT_PRESENT",
+            SettingsChanged => "SETTINGS_CHANGED",
+            TagLimitReached => "TAG_LIMIT_REACHED",
+            // The response carries the list itself (see `detail_json`).
+            Validation(_) => "VALIDATION_ERROR",
             CodeRejected(_) => "OAUTH_CODE_REJECTED",
             ReauthRequired => "DISCORD_REAUTH_REQUIRED",
             RateLimited { .. } => "DISCORD_RATE_LIMITED",
@@ -186,6 +234,52 @@ impl PortalError {
             NotFound => "Not Found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
         })
+    }
+
+    /// The `detail` as the response body carries it: the code, or for
+    /// invalid fields FastAPI's list of `{"loc", "msg", "type"}`.
+    pub fn detail_json(&self) -> serde_json::Value {
+        match self {
+            PortalError::Validation(errors) => serde_json::json!(errors),
+            other => serde_json::Value::from(other.detail().into_owned()),
+        }
+    }
+
+    /// The `reason` label of `guildhall_refusals_total` for a refused
+    /// request: snake_case, one per kind of refusal.
+    pub fn reason(&self) -> &'static str {
+        use PortalError::*;
+        match self {
+            Unauthorized => "unauthorized",
+            OAuthDenied { .. } => "oauth_denied",
+            MissingCodeOrState => "oauth_missing_code_or_state",
+            StateDecode => "oauth_state_decode_error",
+            StateExpired => "oauth_state_expired",
+            InvalidState => "oauth_invalid_state",
+            PkceVerifierMissing => "oauth_pkce_verifier_missing",
+            PkceVerifierMismatch => "oauth_pkce_verifier_mismatch",
+            NoVerifiedEmail => "oauth_not_available_email",
+            UserAlreadyExists => "oauth_user_already_exists",
+            Inactive => "login_bad_credentials",
+            CrossOrigin { .. } => "csrf_origin_mismatch",
+            FormToken => "csrf_token_mismatch",
+            GuildForbidden => "guild_forbidden",
+            BotNotPresent => "bot_not_present",
+            SettingsChanged => "settings_changed",
+            TagLimitReached => "tag_limit_reached",
+            Validation(_) => "validation_error",
+            TooManyLoginAttempts { .. } => "login_rate_limited",
+            MetricsUnauthorized => "metrics_unauthorized",
+            PayloadTooLarge => "payload_too_large",
+            RequestTimeout => "request_timeout",
+            CodeRejected(_) => "oauth_code_rejected",
+            ReauthRequired => "discord_reauth_required",
+            RateLimited { .. } => "discord_rate_limited",
+            DiscordUnavailable(_) => "discord_unavailable",
+            TokenRefreshPending(_) => "discord_token_refresh_pending",
+            NotFound => "not_found",
+            Internal { .. } | Startup { .. } | Store(_) | Io(_) => "internal",
+        }
     }
 
     /// Whole seconds to wait, for `Retry-After` and the page that says so.
@@ -218,8 +312,11 @@ pub struct RequestError(pub Arc<PortalError>);
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response =
-            (status, Json(serde_json::json!({"detail": self.detail()}))).into_response();
+        let mut response = (
+            status,
+            Json(serde_json::json!({"detail": self.detail_json()})),
+        )
+            .into_response();
         if let PortalError::RateLimited { retry_after }
         | PortalError::TooManyLoginAttempts { retry_after } = &self
         {
@@ -294,6 +391,8 @@ mod tests {
             (StateDecode, 400, "ACCESS_TOKEN_DECODE_ERROR"),
             (StateExpired, 400, "ACCESS_TOKEN_ALREADY_EXPIRED"),
             (InvalidState, 400, "OAUTH_INVALID_STATE"),
+            (PkceVerifierMissing, 400, "OAUTH_PKCE_VERIFIER_MISSING"),
+            (PkceVerifierMismatch, 400, "OAUTH_PKCE_VERIFIER_MISMATCH"),
             (NoVerifiedEmail, 400, "OAUTH_NOT_AVAILABLE_EMAIL"),
             (UserAlreadyExists, 400, "OAUTH_USER_ALREADY_EXISTS"),
             (Inactive, 400, "LOGIN_BAD_CREDENTIALS"),
@@ -304,6 +403,11 @@ mod tests {
                 403,
                 "CSRF_ORIGIN_MISMATCH",
             ),
+            (FormToken, 403, "CSRF_TOKEN_MISMATCH"),
+            (GuildForbidden, 403, "GUILD_FORBIDDEN"),
+            (BotNotPresent, 409, "BOT_NOT_PRESENT"),
+            (SettingsChanged, 409, "SETTINGS_CHANGED"),
+            (TagLimitReached, 409, "TAG_LIMIT_REACHED"),
             (
                 CodeRejected(DiscordError::Unauthorized),
                 400,
@@ -371,10 +475,19 @@ mod tests {
                 | StateDecode
                 | StateExpired
                 | InvalidState
+                | PkceVerifierMissing
+                | PkceVerifierMismatch
                 | NoVerifiedEmail
                 | UserAlreadyExists
                 | Inactive
                 | CrossOrigin { .. }
+                | FormToken
+                | GuildForbidden
+                | BotNotPresent
+                | SettingsChanged
+                | TagLimitReached
+                // Its body is a list: see `invalid_fields_answer_like_fastapi`.
+                | Validation(_)
                 | CodeRejected(_)
                 | ReauthRequired
                 | RateLimited { .. }
@@ -400,6 +513,11 @@ mod tests {
             let name = format!("{error:?}");
             assert_eq!(error.status().as_u16(), status, "{name}");
             assert_eq!(error.detail(), detail, "{name}");
+            let reason = error.reason();
+            assert!(
+                reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{name}: {reason}"
+            );
             let response = error.into_response();
             assert_eq!(response.status().as_u16(), status, "{name}");
             assert!(
@@ -412,6 +530,29 @@ mod tests {
             let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(json, serde_json::json!({ "detail": detail }), "{name}");
         }
+    }
+
+    #[tokio::test]
+    async fn invalid_fields_answer_like_fastapi() {
+        let error = PortalError::Validation(vec![FieldError::new(
+            &["body", "welcome", "message"],
+            "String should have at most 2000 characters",
+            "string_too_long",
+        )]);
+        assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let response = error.into_response();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"detail": [{
+                "loc": ["body", "welcome", "message"],
+                "msg": "String should have at most 2000 characters",
+                "type": "string_too_long",
+            }]})
+        );
     }
 
     #[test]

@@ -46,10 +46,17 @@ impl PortalError {
             MissingCodeOrState => "Incomplete login",
             StateDecode | InvalidState => "Login link not valid",
             StateExpired => "Login link expired",
+            PkceVerifierMissing | PkceVerifierMismatch => "Login started elsewhere",
             NoVerifiedEmail => "Verified email needed",
             UserAlreadyExists => "Account already exists",
             Inactive => "Account disabled",
             CrossOrigin { .. } => "Request from another site refused",
+            FormToken => "Form expired",
+            GuildForbidden => "You cannot manage this server",
+            BotNotPresent => "The bot is not in this server",
+            SettingsChanged => "Someone else saved first",
+            TagLimitReached => "Too many tags",
+            Validation(_) => "Some fields are not valid",
             CodeRejected(_) => "Login failed",
             RateLimited { .. } => "Discord is busy",
             TooManyLoginAttempts { .. } => "Too many sign-in attempts",
@@ -80,16 +87,35 @@ impl PortalError {
                 "This login link is invalid or was already used. Please start the login again from this browser."
             }
             StateExpired => "This login took too long and the link expired. Please start again.",
+            PkceVerifierMissing | PkceVerifierMismatch => {
+                "This login was not started in this browser (or the browser lost its cookies), so Guildhall did not finish it and nobody was signed in. Please start the login again from this browser."
+            }
             NoVerifiedEmail => {
                 "Your Discord account has no verified email address. Verify your email in Discord's settings, then sign in again."
             }
             UserAlreadyExists => {
-                "An account with your email address already exists and cannot be linked automatically. Contact the administrator."
+                "An account with your email address already exists, and this Discord login cannot be linked to it automatically: Guildhall links only to an account whose email address has been verified, if at all. Verify the address on that account, or contact the administrator."
             }
             Inactive => "Your account is disabled. Contact the administrator.",
             CrossOrigin { .. } => {
                 "This request came from another site, so Guildhall refused it and nothing changed. To sign out, use the Log out button on Guildhall's own pages."
             }
+            FormToken => {
+                "This form was not sent from your current Guildhall session (it may be from before you signed in again), so nothing changed. Reload the page and try again."
+            }
+            GuildForbidden => {
+                "Managing this server's settings needs Owner, Administrator or Manage Server in Discord. If you were just given one of them, wait a moment and reload."
+            }
+            BotNotPresent => {
+                "The bot is not in this server, so there is nothing to set up yet. Invite it from the server's page first."
+            }
+            SettingsChanged => {
+                "Someone else changed these settings while you were editing. Reload the page to see their changes, then make yours again."
+            }
+            TagLimitReached => {
+                "A server can have at most 200 tags. Delete one you no longer need to make room."
+            }
+            Validation(_) => "Some of what was sent is not valid, so nothing changed.",
             CodeRejected(_) => "Discord did not accept the login. Please start again.",
             RateLimited { retry_after } => {
                 return Cow::Owned(format!(

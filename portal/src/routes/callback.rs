@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 use crate::error::{IntoInternal, PortalError};
 use crate::login_flow::{self, CallbackParams};
-use crate::session::cookies::{CSRF_COOKIE, login_cookies, read_cookie};
+use crate::session::cookies::{LoginCookies, login_cookies};
 
 pub async fn discord_callback(
     State(app): State<AppState>,
@@ -17,7 +17,7 @@ pub async fn discord_callback(
     let logged_in = login_flow::complete(
         &app,
         &params,
-        read_cookie(&headers, CSRF_COOKIE),
+        LoginCookies::read(&headers),
         &app.config.server.redirect_uri(),
     )
     .await?;

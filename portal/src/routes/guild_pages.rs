@@ -1,8 +1,8 @@
-//! `GET /discord/guilds` and `GET /discord/guilds/{guild_id}`.
+//! `GET /discord/guilds`: the servers overview (one server's page is in
+//! `guild_admin_pages`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use discord::GuildId;
 use guilds::GuildView;
 use serde::Serialize;
 
@@ -53,29 +53,4 @@ pub async fn overview(
                 .map(|html| html.0)
             })?;
     Ok(Html(body).into_response())
-}
-
-pub async fn one_guild(
-    State(app): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(raw_id): Path<String>,
-) -> Result<Response, PortalError> {
-    // Anything but a snowflake names no guild of anyone's.
-    let guild_id: GuildId = raw_id.parse().map_err(|_| PortalError::NotFound)?;
-    let (guild, stale) = app
-        .listing
-        .guild(user.id, guild_id)
-        .await?
-        .ok_or(PortalError::NotFound)?;
-    let html = render(
-        &app,
-        "guild.html",
-        minijinja::context! {
-            user => HeaderUser::from_user(&user, &app.config.discord.cdn_url),
-            guild => GuildCard::new(&guild),
-            stale,
-            demo => app.config.demo,
-        },
-    )?;
-    Ok(html.into_response())
 }

@@ -1,7 +1,7 @@
 //! `GET /` (the sign-in page) and `GET /discord/login` (off to Discord).
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -10,7 +10,7 @@ use crate::error::{IntoInternal, PortalError};
 use crate::login_flow::{self, DEFAULT_SCOPES};
 use crate::next_path;
 use crate::pages::{HeaderUser, render};
-use crate::session::cookies::csrf_cookie;
+use crate::session::cookies::login_start_cookies;
 use crate::session::current_user::MaybeUser;
 
 #[derive(Debug, Deserialize)]
@@ -65,15 +65,15 @@ pub async fn discord_login(
         &app.config.server.redirect_uri(),
         DEFAULT_SCOPES,
     )?;
-    let mut headers = HeaderMap::new();
+    let mut headers = login_start_cookies(
+        &app.config.session,
+        &started.csrftoken,
+        &started.code_verifier,
+    )?;
     headers.insert(
         header::LOCATION,
         HeaderValue::from_str(&started.authorization_url)
             .internal("building the redirect to Discord")?,
-    );
-    headers.insert(
-        header::SET_COOKIE,
-        csrf_cookie(&app.config.session, &started.csrftoken)?,
     );
     Ok((StatusCode::FOUND, headers).into_response())
 }

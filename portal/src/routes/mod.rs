@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod callback;
+pub mod guild_admin_pages;
 pub mod guild_pages;
 pub mod login;
 pub mod logout;

@@ -1,7 +1,7 @@
 //! Cookies the portal sets, with fastapi-users' attributes: HttpOnly, Path=/,
 //! SameSite=Lax, Max-Age, and Secure unless `COOKIE_SECURE=false` — the
-//! session cookie and the OAuth CSRF cookie, for the browser routes and the
-//! JSON API alike.
+//! session cookie, the OAuth CSRF cookie and the PKCE verifier cookie, for
+//! the browser routes and the JSON API alike.
 
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue};
@@ -13,6 +13,9 @@ use crate::oauth_state::STATE_LIFETIME_SECONDS;
 
 /// fastapi-users' OAuth CSRF cookie (double-submit with the state's csrftoken).
 pub const CSRF_COOKIE: &str = "fastapiusersoauthcsrf";
+/// The login's PKCE verifier: only the browser that started the login can
+/// finish it, whoever else sees the callback URL.
+pub const PKCE_COOKIE: &str = "guildhalloauthpkce";
 
 /// A `Set-Cookie` value. An empty `value` with `max_age` 0 deletes the cookie;
 /// browsers ignore a deletion whose attributes differ from the original's, so
@@ -49,25 +52,58 @@ pub fn cleared_session_cookie(session: &SessionConfig) -> Result<HeaderValue, Po
     header(clear_cookie(&session.cookie_name, session.cookie_secure))
 }
 
-/// The CSRF cookie a login starts with; it lives as long as the state.
-pub fn csrf_cookie(session: &SessionConfig, csrftoken: &str) -> Result<HeaderValue, PortalError> {
-    header(set_cookie(
-        CSRF_COOKIE,
-        csrftoken,
-        STATE_LIFETIME_SECONDS as u64,
-        session.cookie_secure,
-    ))
+/// The cookies a login starts with, the CSRF token's and the PKCE
+/// verifier's; they live as long as the state.
+pub fn login_start_cookies(
+    session: &SessionConfig,
+    csrftoken: &str,
+    code_verifier: &Secret,
+) -> Result<HeaderMap, PortalError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        (CSRF_COOKIE, csrftoken),
+        (PKCE_COOKIE, code_verifier.expose()),
+    ] {
+        headers.append(
+            SET_COOKIE,
+            header(set_cookie(
+                name,
+                value,
+                STATE_LIFETIME_SECONDS as u64,
+                session.cookie_secure,
+            ))?,
+        );
+    }
+    Ok(headers)
 }
 
-/// After a login: the session cookie, and the spent CSRF cookie cleared
-/// (fastapi-users leaves it behind).
+/// What the callback reads back from the browser that started the login.
+#[derive(Clone, Copy, Default)]
+pub struct LoginCookies<'a> {
+    pub csrftoken: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+impl<'a> LoginCookies<'a> {
+    pub fn read(headers: &'a HeaderMap) -> Self {
+        LoginCookies {
+            csrftoken: read_cookie(headers, CSRF_COOKIE),
+            code_verifier: read_cookie(headers, PKCE_COOKIE),
+        }
+    }
+}
+
+/// After a login: the session cookie, and the spent CSRF and verifier
+/// cookies cleared (fastapi-users leaves its CSRF cookie behind).
 pub fn login_cookies(session: &SessionConfig, token: &Secret) -> Result<HeaderMap, PortalError> {
     let mut headers = HeaderMap::new();
     headers.append(SET_COOKIE, session_cookie(session, token)?);
-    headers.append(
-        SET_COOKIE,
-        header(clear_cookie(CSRF_COOKIE, session.cookie_secure))?,
-    );
+    for spent in [CSRF_COOKIE, PKCE_COOKIE] {
+        headers.append(
+            SET_COOKIE,
+            header(clear_cookie(spent, session.cookie_secure))?,
+        );
+    }
     Ok(headers)
 }
 

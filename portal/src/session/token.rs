@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use settings::Secret;
 use store::UserId;
+
+use crate::signing_keys::KeyRing;
 
 pub const AUDIENCE: &str = "fastapi-users:auth";
 
@@ -43,8 +45,7 @@ pub struct VerifiedSession {
 
 #[derive(Clone)]
 pub struct SessionTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: KeyRing,
     validation: Validation,
     lifetime: Duration,
 }
@@ -59,14 +60,18 @@ impl std::fmt::Debug for SessionTokens {
 
 impl SessionTokens {
     pub fn new(secret: &Secret, lifetime: Duration) -> Self {
+        Self::rotating(secret, &[], lifetime)
+    }
+
+    /// Signs with `secret`; also accepts tokens signed with a `previous` one.
+    pub fn rotating(secret: &Secret, previous: &[Secret], lifetime: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         // fastapi-users (PyJWT) checks expiry with zero leeway.
         validation.leeway = 0;
         SessionTokens {
-            encoding: EncodingKey::from_secret(secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(secret.expose().as_bytes()),
+            keys: KeyRing::new(secret, previous),
             validation,
             lifetime,
         }
@@ -102,9 +107,13 @@ impl SessionTokens {
             aud: vec![AUDIENCE.to_owned()],
             exp,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map(Secret::new)
-            .map_err(TokenError::Signing)
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            self.keys.encoding(),
+        )
+        .map(Secret::new)
+        .map_err(TokenError::Signing)
     }
 
     /// The user id a valid token names. Whether that user exists and is active
@@ -121,12 +130,12 @@ impl SessionTokens {
             sub: serde_json::Value,
             exp: i64,
         }
-        let data =
-            jsonwebtoken::decode::<Sub>(token, &self.decoding, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    _ => TokenError::Invalid(e),
-                }
+        let data = self
+            .keys
+            .decode::<Sub>(token, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid(e),
             })?;
         // fastapi-users requires `sub` to be a string holding a valid id.
         let user = match data.claims.sub {

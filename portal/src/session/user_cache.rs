@@ -119,7 +119,7 @@ mod tests {
                 account_email: "a@example.org",
                 expires_at: None,
                 refresh_token: None,
-                associate_by_email: true,
+                associate_by_email: store::AssociateByEmail::IfVerified,
                 is_verified_by_default: false,
             })
             .await

@@ -3,7 +3,8 @@
 //! consent page → Authorize → the guild overview → one guild → log out, then
 //! in again and "log out everywhere".
 //! Screenshots of the overview at desktop and phone widths are saved under
-//! `target/tmp/screenshots/` for people to look at.
+//! `target/tmp/screenshots/` for people to look at. A second walk manages a
+//! server: a tag, the welcome message, the audit log.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -303,4 +304,177 @@ async fn me_status(app: &TestApp, token: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// A server's manager, in a real browser: sign in, open the server, create
+/// a tag, change the welcome message, and find both in the audit log.
+/// Screenshots of each page at desktop and phone widths go to
+/// `target/tmp/screenshots/manage-*.png`.
+#[tokio::test]
+async fn a_manager_creates_a_tag_changes_the_welcome_message_and_sees_both_in_the_audit_log() {
+    let Some((_driver, b, profile)) = browser().await else {
+        return;
+    };
+    let fixture = base_fixture();
+    let app = spawn_app_with(fixture.clone(), |_| {}, |c| c.demo = true).await;
+    portal::demo::seed_bot_presence(app.store(), &fixture)
+        .await
+        .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shoot = |name: &'static str| {
+        let b = b.clone();
+        let dir = dir.clone();
+        async move {
+            std::fs::write(
+                dir.join(format!("manage-{name}-desktop.png")),
+                b.screenshot().await.unwrap(),
+            )
+            .unwrap();
+            b.set_window_size(390, 844).await.unwrap();
+            std::fs::write(
+                dir.join(format!("manage-{name}-phone.png")),
+                b.screenshot().await.unwrap(),
+            )
+            .unwrap();
+            b.set_window_size(1280, 900).await.unwrap();
+        }
+    };
+    let wait_for = |locator: Locator<'static>| {
+        let b = b.clone();
+        async move {
+            b.wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(locator)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Sign in (the stand-in approves at once) and open the first server to manage.
+    b.goto(&app.url("/")).await.unwrap();
+    b.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("guilds")).await;
+    b.find(Locator::LinkText("Manage"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("settings-form")).await;
+    let guild_url = b.current_url().await.unwrap();
+    let guild_id: u64 = guild_url
+        .path_segments()
+        .unwrap()
+        .next_back()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // A tag.
+    b.find(Locator::Id("tags-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("tag-form")).await;
+    b.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("규칙")
+        .await
+        .unwrap();
+    b.find(Locator::Id("content"))
+        .await
+        .unwrap()
+        .send_keys("Be kind. @everyone is not pinged.")
+        .await
+        .unwrap();
+    b.find(Locator::Id("save-tag"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let saved = wait_for(Locator::Id("saved")).await;
+    assert!(saved.text().await.unwrap().contains("규칙"));
+    let listed = b.find(Locator::Css("[data-tag=\"규칙\"]")).await.unwrap();
+    assert!(listed.text().await.unwrap().contains("Be kind."));
+    shoot("tags").await;
+
+    // The welcome message: on, in #welcome, with placeholders.
+    b.goto(guild_url.as_str()).await.unwrap();
+    wait_for(Locator::Id("settings-form")).await;
+    b.find(Locator::Id("enabled"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Css("#channel_id option:nth-child(3)"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let message = b.find(Locator::Id("message")).await.unwrap();
+    message.clear().await.unwrap();
+    message
+        .send_keys("Welcome {user} to {server}! You are member {member_count}.")
+        .await
+        .unwrap();
+    b.find(Locator::Id("save-settings"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(Locator::Id("saved")).await;
+    // The form at the top of the screenshot.
+    b.execute(
+        "document.getElementById('settings-title').scrollIntoView()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let stored = app.store().guild_preferences(guild_id).await.unwrap();
+    assert!(stored.welcome_enabled);
+    assert!(stored.welcome_channel_id.is_some());
+    assert_eq!(
+        stored.welcome_message,
+        "Welcome {user} to {server}! You are member {member_count}."
+    );
+    shoot("settings").await;
+
+    // Both in the audit log, newest first.
+    b.find(Locator::Id("audit-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let log = wait_for(Locator::Id("audit")).await;
+    let entries = log.find_all(Locator::Css(".audit-entry")).await.unwrap();
+    let mut actions = Vec::new();
+    for e in &entries {
+        actions.push(e.attr("data-action").await.unwrap().unwrap_or_default());
+    }
+    assert_eq!(actions, ["settings.update", "tag.create"]);
+    let text = log.text().await.unwrap();
+    assert!(
+        text.contains("welcome") && text.contains("{member_count}"),
+        "{text}"
+    );
+    assert!(text.contains("규칙") && text.contains("Be kind."), "{text}");
+    shoot("audit").await;
+
+    b.close().await.unwrap();
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(profile);
 }

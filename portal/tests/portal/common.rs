@@ -58,11 +58,21 @@ pub async fn spawn_app_with(
     env: impl FnOnce(&mut Env),
     config: impl FnOnce(&mut PortalConfig),
 ) -> TestApp {
-    let standin = StandIn::start(fixture).await.expect("stand-in starts");
-    let db = TestDatabase::create(Backend::Sqlite)
+    spawn_app_on(Backend::Sqlite, fixture, env, config)
         .await
-        .unwrap()
-        .unwrap();
+        .expect("SQLite is always there")
+}
+
+/// [`spawn_app_with`] on a fresh database of `backend`; `None` (announced as
+/// a skip) when that database server is not there.
+pub async fn spawn_app_on(
+    backend: Backend,
+    fixture: Fixture,
+    env: impl FnOnce(&mut Env),
+    config: impl FnOnce(&mut PortalConfig),
+) -> Option<TestApp> {
+    let db = TestDatabase::create(backend).await.unwrap()?;
+    let standin = StandIn::start(fixture).await.expect("stand-in starts");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut cfg = config_for(&standin, &db.url, |e| {
@@ -71,12 +81,12 @@ pub async fn spawn_app_with(
     });
     config(&mut cfg);
     let portal = portal::start(cfg, listener).await.expect("portal starts");
-    TestApp {
+    Some(TestApp {
         portal,
         standin,
         db: Some(db),
         client: client(),
-    }
+    })
 }
 
 pub fn client() -> reqwest::Client {

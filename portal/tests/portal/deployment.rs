@@ -223,6 +223,7 @@ async fn two_replicas_share_one_postgres_database() {
         .send()
         .await
         .unwrap();
+    let verifier = cookie_value(&login, "guildhalloauthpkce").unwrap();
     let approved = browser.get(location(&login)).send().await.unwrap();
     let callback = location(&approved);
     let on_b = callback.replace(&a.url(), &b.url());
@@ -238,7 +239,7 @@ async fn two_replicas_share_one_postgres_database() {
         .unwrap();
     assert_eq!(page.status(), 200);
 
-    // A replay of the same callback, CSRF cookie and all, is refused by A:
+    // A replay of the same callback, cookies and all, is refused by A:
     // the state was consumed in the shared database.
     let state = url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
         .find(|(k, _)| k == "state")
@@ -260,7 +261,7 @@ async fn two_replicas_share_one_postgres_database() {
         .header(
             "cookie",
             format!(
-                "fastapiusersoauthcsrf={}",
+                "fastapiusersoauthcsrf={}; guildhalloauthpkce={verifier}",
                 claims["csrftoken"].as_str().unwrap()
             ),
         )

@@ -244,32 +244,65 @@ async fn callback_refusals_happen_before_the_code_is_spent() {
 }
 
 #[tokio::test]
-async fn a_replayed_callback_is_refused_even_with_the_cookie() {
+async fn a_replayed_callback_is_refused_even_with_the_cookies() {
     let app = spawn_app(base_fixture()).await;
-    let callback = app.authorize("/discord/login").await;
-    let csrf = app.client.get(app.url("/")).send().await.unwrap();
-    drop(csrf);
-    // Keep the CSRF cookie value to replay it after the portal cleared it.
-    let q: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
-            .into_owned()
-            .collect();
-    let state_jwt = &q["state"];
-    let claims: Value =
-        serde_json::from_slice(&base64_decode(state_jwt.split('.').nth(1).unwrap())).unwrap();
-    let csrftoken = claims["csrftoken"].as_str().unwrap().to_owned();
+    // Keep the login's cookies to replay them after the portal cleared them.
+    let login = app.get("/discord/login").await;
+    let csrftoken = cookie_value(&login, "fastapiusersoauthcsrf").unwrap();
+    let verifier = cookie_value(&login, "guildhalloauthpkce").unwrap();
+    let approved = app.client.get(location(&login)).send().await.unwrap();
+    let callback = location(&approved);
 
     let first = app.client.get(&callback).send().await.unwrap();
     assert_eq!(first.status(), 302);
     let replay = reqwest::Client::new()
         .get(callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
-        .header("cookie", format!("fastapiusersoauthcsrf={csrftoken}"))
+        .header(
+            "cookie",
+            format!("fastapiusersoauthcsrf={csrftoken}; guildhalloauthpkce={verifier}"),
+        )
         .send()
         .await
         .unwrap();
     let (s, d) = api_error(replay).await;
     assert_eq!((s, d.as_str()), (400, "OAUTH_INVALID_STATE"));
     assert_eq!(app.token_requests(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_verifier_cookie_from_another_login_is_refused_before_the_code_is_spent() {
+    let app = spawn_app(base_fixture()).await;
+    // The attacker starts a login of their own for its verifier cookie…
+    let own = app.get("/api/v1/auth/discord/cookie/authorize").await;
+    let attackers_verifier = cookie_value(&own, "guildhalloauthpkce").unwrap();
+    // …and pairs it with the victim's callback and the CSRF token in it.
+    let callback = app.authorize("/discord/login").await;
+    let r = reqwest::Client::new()
+        .get(callback.replace("/discord/callback", "/api/v1/auth/discord/cookie/callback"))
+        .header(
+            "cookie",
+            format!(
+                "fastapiusersoauthcsrf={}; guildhalloauthpkce={attackers_verifier}",
+                csrftoken_in(&callback)
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (s, d) = api_error(r).await;
+    assert_eq!((s, d.as_str()), (400, "OAUTH_PKCE_VERIFIER_MISMATCH"));
+    assert_eq!(app.token_requests(), 0);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("guildhall_refusals_total{reason=\"oauth_pkce_verifier_mismatch\"} 1"),
+        "{metrics}"
+    );
+    // The victim's browser still finishes its own login.
+    assert_eq!(
+        app.client.get(&callback).send().await.unwrap().status(),
+        302
+    );
     app.stop().await;
 }
 
@@ -413,7 +446,7 @@ async fn refused_logins_name_fastapi_users_codes_and_are_counted() {
             account_email: "taken@example.org",
             expires_at: None,
             refresh_token: None,
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await
@@ -444,6 +477,130 @@ async fn refused_logins_name_fastapi_users_codes_and_are_counted() {
     assert!(
         metrics.contains("guildhall_logins_total{outcome=\"refused\"} 2"),
         "{metrics}"
+    );
+    app.stop().await;
+}
+
+/// The `state` and the csrftoken inside it, read out of a callback URL as
+/// anyone who sees that URL can (the state is signed, not encrypted).
+fn csrftoken_in(callback: &str) -> String {
+    let q: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(callback.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let claims: Value =
+        serde_json::from_slice(&base64_decode(q["state"].split('.').nth(1).unwrap())).unwrap();
+    claims["csrftoken"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_stolen_callback_url_without_the_browsers_verifier_is_refused_before_the_code_is_spent() {
+    let app = spawn_app(base_fixture()).await;
+    // The victim's login went to Discord and back; before the victim's
+    // browser follows the callback, an attacker sees its URL (a proxy log,
+    // a Referer, a shoulder) and sets the CSRF cookie from the state.
+    for (path, page) in [
+        ("/discord/callback", true),
+        ("/api/v1/auth/discord/cookie/callback", false),
+    ] {
+        let callback = app
+            .authorize("/discord/login")
+            .await
+            .replace("/discord/callback", path);
+        let attacker = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = attacker
+            .get(&callback)
+            .header(
+                "cookie",
+                format!("fastapiusersoauthcsrf={}", csrftoken_in(&callback)),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(
+            cookie_value(&r, "fastapiusersauth").is_none(),
+            "{path}: the attacker got a session"
+        );
+        let body = r.text().await.unwrap();
+        if page {
+            assert!(body.contains("<html"), "{body}");
+        }
+        assert!(
+            body.contains("OAUTH_PKCE_VERIFIER_MISSING"),
+            "{path}: {body}"
+        );
+        assert_eq!(app.token_requests(), 0, "{path}: the code was not spent");
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("guildhall_refusals_total{reason=\"oauth_pkce_verifier_missing\"} 2"),
+        "{metrics}"
+    );
+
+    // The victim's own browser, which has the verifier, still signs in.
+    let callback = app.authorize("/discord/login").await;
+    let done = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 302);
+    assert_eq!(app.token_requests(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_pkce_verifier_is_random_and_rides_in_its_own_cookie() {
+    for secure in [false, true] {
+        let app = spawn_app_with(
+            base_fixture(),
+            |e| e.set("COOKIE_SECURE", secure.to_string()),
+            |_| {},
+        )
+        .await;
+        for start in ["/discord/login", "/api/v1/auth/discord/cookie/authorize"] {
+            let r = app.get(start).await;
+            let cookie = set_cookies(&r)
+                .into_iter()
+                .find(|c| c.starts_with("guildhalloauthpkce="))
+                .unwrap_or_else(|| panic!("{start}: no verifier cookie in {:?}", set_cookies(&r)));
+            let expected = if secure {
+                "; HttpOnly; Max-Age=3600; Path=/; SameSite=lax; Secure"
+            } else {
+                "; HttpOnly; Max-Age=3600; Path=/; SameSite=lax"
+            };
+            assert!(cookie.ends_with(expected), "{start}: {cookie}");
+            let verifier = cookie_value(&r, "guildhalloauthpkce").unwrap();
+            assert!((43..=128).contains(&verifier.len()), "{verifier}");
+            let authorize_url = if start.starts_with("/api/") {
+                let body: Value = r.json().await.unwrap();
+                body["authorization_url"].as_str().unwrap().to_owned()
+            } else {
+                location(&r)
+            };
+            assert!(!authorize_url.contains(&verifier));
+            let q: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(authorize_url.split_once('?').unwrap().1.as_bytes())
+                    .into_owned()
+                    .collect();
+            assert_eq!(q["code_challenge"], discord::pkce::challenge(&verifier));
+            // Nothing in the authorize URL derives it: the csrftoken is not it.
+            assert_ne!(verifier, csrftoken_in(&authorize_url));
+        }
+        app.stop().await;
+    }
+
+    // The callback clears it with the same attributes.
+    let app = spawn_app(base_fixture()).await;
+    let callback = app.authorize("/discord/login").await;
+    let done = app.client.get(&callback).send().await.unwrap();
+    assert_eq!(done.status(), 302);
+    assert!(
+        set_cookies(&done)
+            .iter()
+            .any(|c| c == "guildhalloauthpkce=; HttpOnly; Max-Age=0; Path=/; SameSite=lax"),
+        "{:?}",
+        set_cookies(&done)
     );
     app.stop().await;
 }

@@ -119,7 +119,7 @@ async fn expiring_user(store: &Store, standin: &StandIn) -> (UserId, String) {
             account_email: discord_user.email.as_deref().unwrap(),
             expires_at: Some(chrono::Utc::now().timestamp() + 30),
             refresh_token: Some(&Secret::new(refresh)),
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await

@@ -327,3 +327,120 @@ async fn a_crafted_oauth_error_cannot_forge_log_lines() {
     assert!(refused.iter().all(|l| l.contains("invalid_error")), "{log}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs the binary until it exits on its own; `None` when it was still
+/// running at the deadline (it started serving) and had to be killed.
+fn exit_within(mut cmd: Command, limit: Duration) -> Option<(Option<i32>, String)> {
+    let log = tempfile_path("exit-within");
+    let mut child = KillOnDrop(
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(child);
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    status.map(|s| (s.code(), stderr))
+}
+
+fn tempfile_path(tag: &str) -> std::path::PathBuf {
+    let n: u64 = rand::random();
+    std::env::temp_dir().join(format!("gh-portal-{tag}-{n:016x}.log"))
+}
+
+const GOOD_SECRET: &str = "9f2c41d0b7a35e68c1f04a9b2d7e3c5a8b6f1e0d4c2a7b9e3f5d1c8a6b4e2f07";
+
+/// A portal that would start but for its secrets: a Discord application, a
+/// database in `dir`, any port.
+fn configured(dir: &std::path::Path) -> Command {
+    let mut cmd = base_command(dir);
+    cmd.env("PORTAL_BIND", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("s.db").display()),
+        )
+        .env("DISCORD_CLIENT_ID", "1234")
+        .env("DISCORD_CLIENT_SECRET", "s3cret-client");
+    cmd
+}
+
+#[test]
+fn known_short_or_repetitive_signing_secrets_stop_start_up() {
+    let dir = temp_dir("secrets");
+    let placeholder = "replace-with-output-of-openssl-rand-hex-32";
+    let repeated = "x".repeat(64);
+    let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
+        // The value .env.example shipped with: public, so anyone could sign.
+        ("AUTH_SECRET", vec![("AUTH_SECRET", placeholder.to_owned())]),
+        ("AUTH_SECRET", vec![("AUTH_SECRET", repeated.clone())]),
+        (
+            "OAUTH_STATE_SECRET",
+            vec![
+                ("AUTH_SECRET", GOOD_SECRET.to_owned()),
+                ("OAUTH_STATE_SECRET", "short-state-secret".to_owned()),
+            ],
+        ),
+        (
+            "OAUTH_STATE_SECRET",
+            vec![
+                ("AUTH_SECRET", GOOD_SECRET.to_owned()),
+                ("OAUTH_STATE_SECRET", placeholder.to_owned()),
+            ],
+        ),
+        (
+            "AUTH_SECRET_PREVIOUS",
+            vec![
+                ("AUTH_SECRET", GOOD_SECRET.to_owned()),
+                (
+                    "AUTH_SECRET_PREVIOUS",
+                    format!("{}, {repeated}", GOOD_SECRET.replace('9', "8")),
+                ),
+            ],
+        ),
+    ];
+    for (variable, vars) in cases {
+        let mut cmd = configured(&dir);
+        for (k, v) in &vars {
+            cmd.env(k, v);
+        }
+        let Some((code, stderr)) = exit_within(cmd, Duration::from_secs(30)) else {
+            panic!("the portal started with {vars:?}");
+        };
+        assert_eq!(code, Some(2), "{vars:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("{variable} is invalid")),
+            "{vars:?}: {stderr}"
+        );
+        assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+        assert!(
+            !stderr.contains(&repeated) && !stderr.contains(GOOD_SECRET),
+            "a secret is never echoed: {stderr}"
+        );
+    }
+
+    // .env.example copied as it is, with only the Discord values filled in.
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.env.example"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".env"), example).unwrap();
+    let Some((code, stderr)) = exit_within(configured(&dir), Duration::from_secs(30)) else {
+        panic!("the portal started with .env.example's AUTH_SECRET");
+    };
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("AUTH_SECRET is not set"), "{stderr}");
+    assert!(stderr.contains("openssl rand -hex 32"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

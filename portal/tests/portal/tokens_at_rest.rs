@@ -100,7 +100,7 @@ async fn encrypt_tokens_and_decrypt_tokens_convert_existing_rows() {
                 account_email: &format!("{id}@example.org"),
                 expires_at: Some(1_900_000_000),
                 refresh_token: refresh.map(Secret::new).as_ref(),
-                associate_by_email: true,
+                associate_by_email: store::AssociateByEmail::IfVerified,
                 is_verified_by_default: false,
             })
             .await

@@ -105,6 +105,18 @@ impl GuildCache {
         }
     }
 
+    /// The list if Discord gave it less than `max_age` ago (whatever the
+    /// TTL): what a permission check on a write may rely on.
+    pub fn get_within(&self, user: UserId, max_age: Duration) -> Option<Arc<Vec<PartialGuild>>> {
+        if !self.enabled() {
+            return None;
+        }
+        self.entries
+            .get(&user)
+            .filter(|e| e.fetched.elapsed() < max_age)
+            .map(|e| e.guilds.clone())
+    }
+
     pub fn put(&self, user: UserId, guilds: Arc<Vec<PartialGuild>>) {
         if !self.enabled() {
             return;

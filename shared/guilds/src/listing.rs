@@ -216,6 +216,60 @@ impl GuildListing {
             .map(|g| (g.clone(), listing.stale)))
     }
 
+    /// One guild of the user's as Discord described it less than `max_age`
+    /// ago — fetched again otherwise, never the stale fallback — with the
+    /// bot's presence read from the store now. For permission checks on
+    /// writes: a user who lost Manage Server in Discord is refused within
+    /// `max_age`, whatever the page cache's TTL. `None` when the user is not
+    /// in the guild.
+    #[tracing::instrument(skip_all, fields(user = user, guild = %guild_id))]
+    pub async fn guild_checked(
+        &self,
+        user: UserId,
+        guild_id: GuildId,
+        max_age: Duration,
+    ) -> Result<Option<GuildView>, ListingError> {
+        let guilds = match self.inner.cache.get_within(user, max_age) {
+            Some(guilds) => guilds,
+            None => {
+                let fetched = self
+                    .with_user_lock(user, async {
+                        // A request holding the lock before us may have fetched.
+                        if let Some(guilds) = self.inner.cache.get_within(user, max_age) {
+                            return Ok(guilds);
+                        }
+                        let token = self.fresh_token_locked(user).await?;
+                        let guilds =
+                            Arc::new(self.inner.discord.current_user_guilds(&token).await?);
+                        self.inner.cache.put(user, guilds.clone());
+                        Ok(guilds)
+                    })
+                    .await;
+                if let Err(ListingError::ReauthRequired) = &fetched {
+                    self.inner.cache.forget(user);
+                }
+                fetched?
+            }
+        };
+        let Some(guild) = guilds.iter().find(|g| g.id == guild_id) else {
+            return Ok(None);
+        };
+        let present = self
+            .inner
+            .store
+            .bot_guilds_present(&[guild_id.get()])
+            .await?
+            .contains(&guild_id.get());
+        let discord = &self.inner.discord;
+        let perms = self.inner.config.invite_permissions;
+        Ok(Some(GuildView::build(
+            guild,
+            present,
+            discord.config().cdn_url.as_str(),
+            |id| discord.bot_invite_url(id, perms),
+        )))
+    }
+
     /// A usable access token for the user, refreshed if it is about to expire.
     pub async fn access_token(&self, user: UserId) -> Result<Secret, ListingError> {
         self.with_user_lock(user, self.fresh_token_locked(user))

@@ -63,7 +63,7 @@ async fn setup_with(
             account_email: me.email.as_deref().unwrap(),
             expires_at: token.expires_at,
             refresh_token: token.refresh_token.as_ref(),
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await

@@ -230,9 +230,10 @@ impl Store {
         if !tables.iter().any(|t| t == "_sqlx_migrations") {
             return Ok(true);
         }
-        // An empty bookkeeping table is what an earlier failed start left.
+        // A table recording no applied migration is what an earlier failed
+        // start left (on MySQL with the failed attempt recorded).
         let recorded: i64 = crate::dialect::on_pool!(self, |pool, _q| {
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
                 .fetch_one(pool)
                 .await?
         });

@@ -61,6 +61,45 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Runs `$body` inside a transaction on whichever pool the store holds and
+/// commits it; a `?` in the body returns early and rolls it back. `$tx` is
+/// the transaction, `$q` the placeholder rewriter of [`on_pool`], and
+/// `$locking` says whether `SELECT … FOR UPDATE` locks rows (SQLite takes
+/// the database's write lock up front instead, with `BEGIN IMMEDIATE`).
+macro_rules! in_transaction {
+    ($store:expr, |$tx:ident, $q:ident, $locking:ident| $body:expr) => {
+        match &$store.db {
+            $crate::database::Db::Sqlite(pool) => {
+                // IMMEDIATE: a deferred transaction that upgrades to a write
+                // later fails with SQLITE_BUSY instead of waiting.
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let $q = |s: &'static str| -> &'static str { s };
+                let $locking = false;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::database::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $q = |s: &'static str| -> &'static str { s };
+                let $locking = true;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::database::Db::MySql(pool) => {
+                let mut $tx = pool.begin().await?;
+                let $q = $crate::dialect::mysql;
+                let $locking = true;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use in_transaction;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,12 @@ pub enum StoreError {
     Password(#[from] PasswordError),
     #[error("concurrent writers kept conflicting; gave up after {0} attempts")]
     Contention(u32),
+    /// The guild's preferences were saved by someone else since the form
+    /// being saved was shown.
+    #[error("the guild's settings changed; they are now at version {current_version}")]
+    SettingsChanged { current_version: i64 },
+    #[error("a guild may have at most {limit} tags")]
+    TagLimitReached { limit: usize },
     #[error(transparent)]
     TokenCipher(#[from] crate::token_cipher::TokenCipherError),
     #[error("database error: {0}")]

@@ -85,13 +85,16 @@ pub struct TokenUpdate {
 }
 
 impl Store {
-    /// The user's account with the given provider (`"discord"`), tokens included.
+    /// The user's account with the given provider (`"discord"`), tokens
+    /// included: of several linked accounts, the one signed in with last
+    /// (rows a login never stamped — written by another application — come
+    /// after, oldest first).
     pub async fn oauth_account_for_user(
         &self,
         user_id: UserId,
         oauth_name: &str,
     ) -> Result<Option<OAuthAccount>, StoreError> {
-        const SQL: &str = "SELECT id, user_id, oauth_name, access_token, expires_at, refresh_token, account_id, account_email FROM oauth_accounts WHERE user_id = $1 AND oauth_name = $2 ORDER BY id LIMIT 1";
+        const SQL: &str = "SELECT id, user_id, oauth_name, access_token, expires_at, refresh_token, account_id, account_email FROM oauth_accounts WHERE user_id = $1 AND oauth_name = $2 ORDER BY (last_login_at_ms IS NULL), last_login_at_ms DESC, id LIMIT 1";
         let row: Option<AccountRow> = on_pool!(self, |pool, q| {
             sqlx::query_as(q(SQL))
                 .bind(user_id)

@@ -26,8 +26,34 @@ pub struct OAuthCallback<'a> {
     pub account_email: &'a str,
     pub expires_at: Option<i64>,
     pub refresh_token: Option<&'a Secret>,
-    pub associate_by_email: bool,
+    pub associate_by_email: AssociateByEmail,
     pub is_verified_by_default: bool,
+}
+
+/// Whether a new provider account may be linked to an existing user whose
+/// email it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssociateByEmail {
+    /// Never: the login is refused as [`StoreError::UserAlreadyExists`]
+    /// (fastapi-users' `associate_by_email=False`).
+    Never,
+    /// Only to a user whose `is_verified` is true. Another application
+    /// sharing the table may let anyone register an address by password
+    /// without proving it; linking to that user would hand their account to
+    /// whoever signs in with a provider account showing the same address.
+    IfVerified,
+    /// To any user (fastapi-users' `associate_by_email=True`).
+    Always,
+}
+
+impl AssociateByEmail {
+    fn allows(self, user: &User) -> bool {
+        match self {
+            AssociateByEmail::Never => false,
+            AssociateByEmail::IfVerified => user.is_verified,
+            AssociateByEmail::Always => true,
+        }
+    }
 }
 
 /// Which of fastapi-users' three branches a callback took.
@@ -58,11 +84,14 @@ impl Store {
     /// `BaseUserManager.oauth_callback` does:
     /// 1. known (oauth_name, account_id) → overwrite its tokens and account email;
     /// 2. else a user with this email (case-insensitive) → link the account when
-    ///    `associate_by_email`, otherwise [`StoreError::UserAlreadyExists`];
+    ///    `associate_by_email` allows it for that user, otherwise
+    ///    [`StoreError::UserAlreadyExists`] with nothing written;
     /// 3. else create an active, non-superuser user with the account.
     ///
     /// The user's own email is never changed, and an inactive user is returned
-    /// like any other: refusing it is the caller's decision.
+    /// like any other: refusing it is the caller's decision. The account used
+    /// is stamped with the time (`last_login_at_ms`): the user's provider
+    /// account is the one signed in with last.
     pub async fn oauth_callback(
         &self,
         cb: OAuthCallback<'_>,
@@ -105,7 +134,7 @@ impl Store {
             if let Some(user) = self.overwrite_known_account(cb).await? {
                 return Ok((user, CallbackOutcome::LoggedIn));
             }
-            if !cb.associate_by_email {
+            if !cb.associate_by_email.allows(&user) {
                 return Err(StoreError::UserAlreadyExists);
             }
             self.insert_account(user.id, cb).await?;
@@ -132,7 +161,7 @@ impl Store {
         &self,
         cb: &OAuthCallback<'_>,
     ) -> Result<Option<User>, StoreError> {
-        const UPDATE: &str = "UPDATE oauth_accounts SET access_token = $1, expires_at = $2, refresh_token = $3, account_email = $4 WHERE oauth_name = $5 AND account_id = $6";
+        const UPDATE: &str = "UPDATE oauth_accounts SET access_token = $1, expires_at = $2, refresh_token = $3, account_email = $4, last_login_at_ms = $5 WHERE oauth_name = $6 AND account_id = $7";
         const USER: &str = concat!(
             "SELECT ",
             user_columns!(),
@@ -144,6 +173,7 @@ impl Store {
                 .bind(cb.expires_at)
                 .bind(cb.refresh_token.map(Secret::expose))
                 .bind(cb.account_email)
+                .bind(now_ms())
                 .bind(cb.oauth_name)
                 .bind(cb.account_id)
                 .execute(pool)
@@ -224,7 +254,12 @@ macro_rules! insert_user {
 }
 const INSERT_USER: &str = insert_user!();
 const INSERT_USER_RETURNING: &str = concat!(insert_user!(), " RETURNING id");
-const INSERT_ACCOUNT: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const INSERT_ACCOUNT: &str = "INSERT INTO oauth_accounts (oauth_name, access_token, expires_at, refresh_token, account_id, account_email, user_id, last_login_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// A login's `last_login_at_ms`.
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
 
 type Insert<'q, DB> = Query<'q, DB, <DB as Database>::Arguments<'q>>;
 
@@ -253,7 +288,7 @@ where
 }
 
 /// [`INSERT_ACCOUNT`]'s values: the account as the provider described it,
-/// owned by `user_id`.
+/// owned by `user_id`, signed in with now.
 fn bind_account<'q, DB>(
     query: Insert<'q, DB>,
     cb: &OAuthCallback<'q>,
@@ -264,6 +299,7 @@ where
     &'q str: Encode<'q, DB> + Type<DB>,
     Option<&'q str>: Encode<'q, DB> + Type<DB>,
     Option<i64>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
     UserId: Encode<'q, DB> + Type<DB>,
 {
     query
@@ -274,6 +310,7 @@ where
         .bind(cb.account_id)
         .bind(cb.account_email)
         .bind(user_id)
+        .bind(now_ms())
 }
 
 /// MySQL reports the new id as a u64; the column is a 32-bit INT.

@@ -68,8 +68,9 @@ async fn a_database_guildhall_created_has_nothing_to_adopt() {
 
 /// Take a freshly migrated database and forget that it was migrated: if
 /// adoption's target differed from what the migrations create in any way it
-/// compares, it would plan more than the bookkeeping. Afterwards the schema,
-/// `_sqlx_migrations` rows included, is what the migrator left.
+/// compares, it would plan more than the bookkeeping. Afterwards the later
+/// migrations have run, and the schema is what the migrator leaves in a
+/// new database.
 #[tokio::test]
 async fn the_target_is_exactly_what_the_migrations_create() {
     each_empty_database(|url, store| async move {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use settings::Secret;
 use store::testing::each_backend;
 use store::{
-    Backend, CallbackOutcome, ConnectOptions, OAuthCallback, Profile, Store, StoreError,
-    TokenUpdate,
+    AssociateByEmail, Backend, CallbackOutcome, ConnectOptions, OAuthCallback, Profile, Store,
+    StoreError, TokenUpdate,
 };
 
 struct Login {
@@ -31,6 +31,7 @@ impl Login {
         }
     }
 
+    /// `associate`: fastapi-users' `associate_by_email` (true links any user).
     fn callback(&self, associate: bool) -> OAuthCallback<'_> {
         OAuthCallback {
             oauth_name: "discord",
@@ -39,7 +40,11 @@ impl Login {
             account_email: &self.email,
             expires_at: self.expires_at,
             refresh_token: self.refresh.as_ref(),
-            associate_by_email: associate,
+            associate_by_email: if associate {
+                AssociateByEmail::Always
+            } else {
+                AssociateByEmail::Never
+            },
             is_verified_by_default: false,
         }
     }
@@ -589,4 +594,107 @@ async fn bad_urls_fail_at_once_and_unreachable_servers_after_a_bounded_retry() {
         "{cause:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// A user made by another provider (as a password-registration application
+/// would), verified or not, with `email`.
+async fn existing_user(store: &Store, email: &str, verified: bool) -> store::User {
+    let other = Login::new(email, email);
+    let cb = OAuthCallback {
+        oauth_name: "password-app",
+        is_verified_by_default: verified,
+        ..other.callback(false)
+    };
+    store.oauth_callback(cb).await.unwrap().0
+}
+
+#[tokio::test]
+async fn associating_if_verified_links_only_a_verified_user() {
+    each_backend(|store, backend| async move {
+        let unverified = existing_user(&store, "una@example.com", false).await;
+        let login = Login::new("300", "UNA@example.com");
+        let cb = OAuthCallback {
+            associate_by_email: AssociateByEmail::IfVerified,
+            ..login.callback(true)
+        };
+        let err = store.oauth_callback(cb).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::UserAlreadyExists),
+            "{backend:?}: {err:?}"
+        );
+        assert!(
+            store
+                .oauth_account_for_user(unverified.id, "discord")
+                .await
+                .unwrap()
+                .is_none(),
+            "nothing was linked"
+        );
+        assert_eq!(store.count_users().await.unwrap(), 1);
+        assert_eq!(store.count_oauth_accounts().await.unwrap(), 1);
+
+        let verified = existing_user(&store, "vera@example.com", true).await;
+        let login = Login::new("301", "vera@example.com");
+        let cb = OAuthCallback {
+            associate_by_email: AssociateByEmail::IfVerified,
+            ..login.callback(true)
+        };
+        let (linked, outcome) = store.oauth_callback(cb).await.unwrap();
+        assert_eq!(outcome, CallbackOutcome::Linked, "{backend:?}");
+        assert_eq!(linked.id, verified.id);
+        // A new person is registered as before.
+        let login = Login::new("302", "new@example.com");
+        let cb = OAuthCallback {
+            associate_by_email: AssociateByEmail::IfVerified,
+            ..login.callback(true)
+        };
+        let (_, outcome) = store.oauth_callback(cb).await.unwrap();
+        assert_eq!(outcome, CallbackOutcome::Registered);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_users_account_is_the_one_signed_in_with_last() {
+    for backend in store::testing::ALL_BACKENDS {
+        let Some(db) = store::testing::TestDatabase::create(backend).await.unwrap() else {
+            continue;
+        };
+        let store = db.store().await;
+        let first = Login::new("400", "two@example.com");
+        let second = Login::new("401", "two@example.com");
+        let current = |store: Store| async move {
+            store
+                .oauth_account_for_user(1, "discord")
+                .await
+                .unwrap()
+                .unwrap()
+                .account_id
+        };
+        let (user, _) = store.oauth_callback(first.callback(true)).await.unwrap();
+        assert_eq!(user.id, 1);
+        assert_eq!(current(store.clone()).await, "400");
+        let (_, outcome) = store.oauth_callback(second.callback(true)).await.unwrap();
+        assert_eq!(outcome, CallbackOutcome::Linked);
+        assert_eq!(current(store.clone()).await, "401", "{backend:?}");
+        let (_, outcome) = store.oauth_callback(first.callback(true)).await.unwrap();
+        assert_eq!(outcome, CallbackOutcome::LoggedIn);
+        assert_eq!(current(store.clone()).await, "400", "{backend:?}");
+
+        // Rows an application unaware of the column wrote (NULL) come after
+        // every dated one, lowest id first.
+        store::testing::raw::execute(
+            &db.url,
+            "UPDATE oauth_accounts SET last_login_at_ms = NULL WHERE account_id = '400'",
+        )
+        .await
+        .unwrap();
+        assert_eq!(current(store.clone()).await, "401", "{backend:?}");
+        store::testing::raw::execute(&db.url, "UPDATE oauth_accounts SET last_login_at_ms = NULL")
+            .await
+            .unwrap();
+        assert_eq!(current(store.clone()).await, "400", "{backend:?}");
+        store.close().await;
+        db.drop_database().await;
+    }
 }

@@ -25,7 +25,7 @@ async fn account_row(store: &Store, account_id: &str) -> i32 {
             account_email: &format!("{account_id}@example.org"),
             expires_at: Some(1_900_000_000),
             refresh_token: Some(&Secret::new(format!("refresh-{account_id}"))),
-            associate_by_email: true,
+            associate_by_email: store::AssociateByEmail::IfVerified,
             is_verified_by_default: false,
         })
         .await
@@ -279,7 +279,7 @@ fn login_5002(token: &Secret) -> OAuthCallback<'_> {
         account_email: "5002@example.org",
         expires_at: None,
         refresh_token: None,
-        associate_by_email: true,
+        associate_by_email: store::AssociateByEmail::IfVerified,
         is_verified_by_default: false,
     }
 }
@@ -435,7 +435,7 @@ async fn converting_stored_tokens_goes_in_batches_and_can_be_run_again() {
                 account_email: "6099@example.org",
                 expires_at: None,
                 refresh_token: None,
-                associate_by_email: true,
+                associate_by_email: store::AssociateByEmail::IfVerified,
                 is_verified_by_default: false,
             })
             .await

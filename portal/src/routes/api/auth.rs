@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::extract::{Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::AppState;
 use crate::error::PortalError;
 use crate::login_flow::{self, CallbackParams, DEFAULT_SCOPES};
-use crate::session::cookies::{CSRF_COOKIE, csrf_cookie, login_cookies, read_cookie};
+use crate::session::cookies::{LoginCookies, login_cookies, login_start_cookies};
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/discord/cookie/callback";
 
@@ -18,7 +18,9 @@ fn redirect_uri(app: &AppState) -> String {
     app.config.server.url(CALLBACK_PATH)
 }
 
-/// 200 `{"authorization_url": …}` and the CSRF cookie; `scopes` may repeat.
+/// 200 `{"authorization_url": …}` with the CSRF and PKCE verifier cookies
+/// (the API's callback, like the browser's, is finished by the client that
+/// holds them); `scopes` may repeat.
 pub async fn authorize(
     State(app): State<AppState>,
     RawQuery(query): RawQuery,
@@ -35,10 +37,11 @@ pub async fn authorize(
     };
     let started = login_flow::start(&app, None, &redirect_uri(&app), &scopes)?;
     Ok((
-        [(
-            header::SET_COOKIE,
-            csrf_cookie(&app.config.session, &started.csrftoken)?,
-        )],
+        login_start_cookies(
+            &app.config.session,
+            &started.csrftoken,
+            &started.code_verifier,
+        )?,
         Json(json!({"authorization_url": started.authorization_url})),
     )
         .into_response())
@@ -53,7 +56,7 @@ pub async fn callback(
     let logged_in = login_flow::complete(
         &app,
         &params,
-        read_cookie(&headers, CSRF_COOKIE),
+        LoginCookies::read(&headers),
         &redirect_uri(&app),
     )
     .await?;

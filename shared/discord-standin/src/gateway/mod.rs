@@ -22,11 +22,21 @@ use tokio::sync::mpsc::UnboundedSender;
 /// serenity deserializes every one of them.
 pub mod shapes {
     pub use super::payloads::{
-        application, dm_channel, guild, interaction, message, registered_command, user,
+        application, channel, dm_channel, guild, guild_of, interaction, member_add, message,
+        registered_command, user,
     };
 }
 
 use crate::RecordedRequest;
+
+/// The GUILD_MEMBERS gateway intent (privileged).
+pub const INTENT_GUILD_MEMBERS: u64 = 1 << 1;
+/// Application flag: the Server Members Intent is enabled for a verified app.
+pub const GATEWAY_GUILD_MEMBERS: u64 = 1 << 14;
+/// Application flag: the same for an unverified app (under 100 servers).
+pub const GATEWAY_GUILD_MEMBERS_LIMITED: u64 = 1 << 15;
+/// Gateway close code for a privileged intent the application lacks.
+pub const CLOSE_DISALLOWED_INTENTS: u16 = 4014;
 
 /// Who the bot is and what each shard reports.
 #[derive(Debug, Clone)]
@@ -41,6 +51,10 @@ pub struct BotFixture {
     pub guild_channels: usize,
     /// Roles in each GUILD_CREATE besides `@everyone`.
     pub guild_roles: usize,
+    /// The application's `flags` (`GET /applications/@me`, READY): with
+    /// neither [`GATEWAY_GUILD_MEMBERS`] nor [`GATEWAY_GUILD_MEMBERS_LIMITED`],
+    /// an IDENTIFY asking for GUILD_MEMBERS is closed with 4014.
+    pub application_flags: u64,
 }
 
 impl Default for BotFixture {
@@ -52,18 +66,87 @@ impl Default for BotFixture {
             recommended_shards: 1,
             guild_channels: 0,
             guild_roles: 0,
+            application_flags: 0,
         }
     }
 }
 
 /// A slash command a test "types".
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SlashCommand {
     pub name: String,
     pub user_id: u64,
     /// `None`: from a DM with the bot.
     pub guild_id: Option<u64>,
     pub channel_id: u64,
+    /// String options as typed: (name, value).
+    pub options: Vec<(String, String)>,
+    /// The user's client language (`locale`); `None`: `en-US`.
+    pub locale: Option<String>,
+    /// The guild's language (`guild_locale`); `None`: `en-US`.
+    pub guild_locale: Option<String>,
+}
+
+/// A guild channel, as GUILD_CREATE and CHANNEL_* events carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotChannel {
+    pub id: u64,
+    pub name: String,
+    /// Discord's channel type: 0 text, 2 voice, 4 category, 5 announcement.
+    pub kind: u8,
+    pub position: i32,
+}
+
+impl BotChannel {
+    pub fn text(id: u64, name: &str, position: i32) -> Self {
+        BotChannel {
+            id,
+            name: name.into(),
+            kind: 0,
+            position,
+        }
+    }
+}
+
+/// A guild as a GUILD_CREATE reports it.
+#[derive(Debug, Clone)]
+pub struct BotGuild {
+    pub id: u64,
+    pub name: String,
+    pub member_count: u64,
+    pub channels: Vec<BotChannel>,
+}
+
+/// What `POST /channels/{id}/messages` answers for a channel, as Discord does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFailure {
+    /// 403 `{"message": "Missing Permissions", "code": 50013}`.
+    MissingPermissions,
+    /// 404 `{"message": "Unknown Channel", "code": 10003}`.
+    UnknownChannel,
+}
+
+impl MessageFailure {
+    fn answer(self) -> (u16, Value) {
+        match self {
+            MessageFailure::MissingPermissions => (
+                403,
+                serde_json::json!({"message": "Missing Permissions", "code": 50013}),
+            ),
+            MessageFailure::UnknownChannel => (
+                404,
+                serde_json::json!({"message": "Unknown Channel", "code": 10003}),
+            ),
+        }
+    }
+}
+
+/// A frame for one gateway connection's writer.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Text(String),
+    /// A close frame with its code and reason; the connection ends.
+    Close(u16, &'static str),
 }
 
 /// A frame received on the gateway, for assertions.
@@ -79,7 +162,13 @@ pub(crate) struct GwInner {
     pub log: Vec<RecordedRequest>,
     pub frames: Vec<GatewayFrame>,
     /// Connected, identified shards: where dispatches go.
-    pub shards: HashMap<u32, UnboundedSender<String>>,
+    pub shards: HashMap<u32, UnboundedSender<Outgoing>>,
+    /// The intents each shard's last IDENTIFY asked for.
+    pub intents: HashMap<u32, u64>,
+    /// Shards whose IDENTIFY was closed with 4014, once per refusal.
+    pub disallowed: Vec<u32>,
+    /// Channels whose messages Discord refuses, and how.
+    pub channel_failures: HashMap<u64, MessageFailure>,
     pub seq: HashMap<u32, u64>,
     pub ready_sent: Vec<u32>,
     pub resumed: Vec<u32>,
@@ -120,6 +209,15 @@ impl GwInner {
         })
     }
 
+    /// Whether a connected shard identified with GUILD_MEMBERS.
+    pub fn has_members_intent(&self, shard: u32) -> bool {
+        self.shards.contains_key(&shard)
+            && self
+                .intents
+                .get(&shard)
+                .is_some_and(|i| i & INTENT_GUILD_MEMBERS != 0)
+    }
+
     pub fn next_snowflake(&mut self) -> u64 {
         self.next_id += 1;
         1_300_000_000_000_000_000 + self.next_id
@@ -134,7 +232,7 @@ impl GwInner {
         };
         let seq = self.seq.entry(shard).or_insert(0);
         let frame = serde_json::json!({"op": 0, "s": *seq + 1, "t": event, "d": data});
-        let sent = tx.send(frame.to_string()).is_ok();
+        let sent = tx.send(Outgoing::Text(frame.to_string())).is_ok();
         if sent {
             *seq += 1;
         }
@@ -266,7 +364,9 @@ impl BotStandIn {
         let inner = self.shared.lock();
         match inner.shards.get(&shard) {
             Some(tx) => tx
-                .send(serde_json::json!({"op": 7, "d": null}).to_string())
+                .send(Outgoing::Text(
+                    serde_json::json!({"op": 7, "d": null}).to_string(),
+                ))
                 .is_ok(),
             None => false,
         }
@@ -353,13 +453,129 @@ impl BotStandIn {
         let token = format!("interaction-token-{id}");
         let app = inner.fixture.application_id;
         let user = payloads::user(call.user_id, "member", false);
-        let data = payloads::interaction(id, app, &token, call, user);
+        let data = payloads::interaction(id, app, &token, call, user, None);
         inner
             .interactions
             .insert((id, token.clone()), (std::time::Instant::now(), false));
         inner
             .dispatch(shard, "INTERACTION_CREATE", data)
             .then_some((id, token))
+    }
+
+    /// Dispatches the autocomplete interaction (type 4) Discord sends while
+    /// the user types `focused`, one of `call`'s options (its value is what
+    /// was typed so far); returns its id and token like [`Self::slash_command`].
+    pub fn autocomplete(
+        &self,
+        shard: u32,
+        call: &SlashCommand,
+        focused: &str,
+    ) -> Option<(u64, String)> {
+        let mut inner = self.shared.lock();
+        let id = inner.next_snowflake();
+        let token = format!("interaction-token-{id}");
+        let app = inner.fixture.application_id;
+        let user = payloads::user(call.user_id, "member", false);
+        let data = payloads::interaction(id, app, &token, call, user, Some(focused));
+        inner
+            .interactions
+            .insert((id, token.clone()), (std::time::Instant::now(), false));
+        inner
+            .dispatch(shard, "INTERACTION_CREATE", data)
+            .then_some((id, token))
+    }
+
+    /// Dispatches GUILD_CREATE for the guild `spec` describes (its name,
+    /// member count and channels); false when that shard is not connected.
+    pub fn guild_create_with(&self, shard: u32, spec: &BotGuild) -> bool {
+        let mut inner = self.shared.lock();
+        inner.membership.insert(spec.id, true);
+        let owner = inner.fixture.bot_user_id + 7;
+        inner.dispatch(shard, "GUILD_CREATE", payloads::guild_of(owner, spec))
+    }
+
+    /// Dispatches CHANNEL_CREATE for a channel of `guild`.
+    pub fn channel_create(&self, shard: u32, guild: u64, channel: &BotChannel) -> bool {
+        self.channel_event(shard, "CHANNEL_CREATE", guild, channel)
+    }
+
+    /// Dispatches CHANNEL_UPDATE (renamed, moved...).
+    pub fn channel_update(&self, shard: u32, guild: u64, channel: &BotChannel) -> bool {
+        self.channel_event(shard, "CHANNEL_UPDATE", guild, channel)
+    }
+
+    /// Dispatches CHANNEL_DELETE.
+    pub fn channel_delete(&self, shard: u32, guild: u64, channel: &BotChannel) -> bool {
+        self.channel_event(shard, "CHANNEL_DELETE", guild, channel)
+    }
+
+    fn channel_event(&self, shard: u32, event: &str, guild: u64, channel: &BotChannel) -> bool {
+        self.shared
+            .lock()
+            .dispatch(shard, event, payloads::channel(guild, channel))
+    }
+
+    /// Dispatches GUILD_MEMBER_ADD for a new member of `guild`. Like
+    /// Discord, only to a shard that identified with GUILD_MEMBERS: false
+    /// when it did not (or is not connected).
+    pub fn member_add(&self, shard: u32, guild: u64, user_id: u64, username: &str) -> bool {
+        let mut inner = self.shared.lock();
+        if !inner.has_members_intent(shard) {
+            return false;
+        }
+        let user = payloads::user(user_id, username, false);
+        inner.dispatch(shard, "GUILD_MEMBER_ADD", payloads::member_add(guild, user))
+    }
+
+    /// Dispatches GUILD_MEMBER_REMOVE (left, kicked or banned), under the
+    /// same condition as [`Self::member_add`].
+    pub fn member_remove(&self, shard: u32, guild: u64, user_id: u64) -> bool {
+        let mut inner = self.shared.lock();
+        if !inner.has_members_intent(shard) {
+            return false;
+        }
+        let data = serde_json::json!({
+            "guild_id": guild.to_string(),
+            "user": payloads::user(user_id, "member", false),
+        });
+        inner.dispatch(shard, "GUILD_MEMBER_REMOVE", data)
+    }
+
+    /// The intents a shard's last IDENTIFY asked for.
+    pub fn identified_intents(&self, shard: u32) -> Option<u64> {
+        self.shared.lock().intents.get(&shard).copied()
+    }
+
+    /// Shards whose IDENTIFY was closed with 4014 "Disallowed intent(s)",
+    /// once per refusal.
+    pub fn disallowed_identifies(&self) -> Vec<u32> {
+        self.shared.lock().disallowed.clone()
+    }
+
+    /// From now on, `POST /channels/{channel}/messages` fails as `failure`
+    /// says (`None`: posts succeed again).
+    pub fn set_channel_failure(&self, channel: u64, failure: Option<MessageFailure>) {
+        let mut inner = self.shared.lock();
+        match failure {
+            Some(f) => inner.channel_failures.insert(channel, f),
+            None => inner.channel_failures.remove(&channel),
+        };
+    }
+
+    /// The bodies of every `POST /channels/{channel}/messages` so far
+    /// (content, allowed_mentions...), with the status each was answered.
+    pub fn messages_to(&self, channel: u64) -> Vec<(u16, Value)> {
+        let path = format!("/api/v10/channels/{channel}/messages");
+        self.requests_to(&path)
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .map(|r| {
+                (
+                    r.status,
+                    serde_json::from_str(&r.body).unwrap_or(Value::Null),
+                )
+            })
+            .collect()
     }
 }
 

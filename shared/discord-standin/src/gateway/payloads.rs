@@ -77,14 +77,77 @@ pub const GUILD_CREATE_ONLY: &[&str] = &[
 pub fn guild(id: u64, owner_id: u64, channels: usize, roles: usize) -> Value {
     // Child ids only need to be distinct snowflakes within the test.
     let child = |i: usize| id.wrapping_mul(1_000).wrapping_add(i as u64 + 1);
-    let mut role_list = vec![role(id, "@everyone", 0, "1071698660929")];
-    role_list.extend((0..roles).map(|i| role(child(i), &format!("role {i}"), i as u64 + 1, "0")));
     let channel_list: Vec<Value> = (0..channels)
         .map(|i| text_channel(child(roles + i), id, i as u64))
         .collect();
+    guild_with(id, &format!("Guild {id}"), owner_id, 2, channel_list, roles)
+}
+
+/// A guild channel as GUILD_CREATE and CHANNEL_* carry it.
+pub fn channel(guild_id: u64, channel: &super::BotChannel) -> Value {
+    let mut v = text_channel(channel.id, guild_id, channel.position as u64);
+    v["name"] = json!(channel.name);
+    v["position"] = json!(channel.position);
+    v["type"] = json!(channel.kind);
+    if !matches!(channel.kind, 0 | 5) {
+        // Only text-like channels carry these.
+        if let Some(fields) = v.as_object_mut() {
+            for key in ["topic", "last_message_id", "rate_limit_per_user"] {
+                fields.remove(key);
+            }
+        }
+    }
+    if channel.kind == 2 {
+        v["bitrate"] = json!(64000);
+        v["user_limit"] = json!(0);
+    }
+    v
+}
+
+/// A GUILD_CREATE's guild as [`super::BotGuild`] describes it.
+pub fn guild_of(owner_id: u64, spec: &super::BotGuild) -> Value {
+    let channels = spec.channels.iter().map(|c| channel(spec.id, c)).collect();
+    guild_with(
+        spec.id,
+        &spec.name,
+        owner_id,
+        spec.member_count,
+        channels,
+        0,
+    )
+}
+
+/// A GUILD_MEMBER_ADD's data: the member, plus the guild's id.
+pub fn member_add(guild_id: u64, user: Value) -> Value {
+    json!({
+        "guild_id": guild_id.to_string(),
+        "user": user,
+        "nick": null,
+        "avatar": null,
+        "roles": [],
+        "joined_at": TIMESTAMP,
+        "premium_since": null,
+        "deaf": false,
+        "mute": false,
+        "flags": 0,
+        "pending": false,
+    })
+}
+
+fn guild_with(
+    id: u64,
+    name: &str,
+    owner_id: u64,
+    member_count: u64,
+    channel_list: Vec<Value>,
+    roles: usize,
+) -> Value {
+    let child = |i: usize| id.wrapping_mul(1_000).wrapping_add(i as u64 + 1);
+    let mut role_list = vec![role(id, "@everyone", 0, "1071698660929")];
+    role_list.extend((0..roles).map(|i| role(child(i), &format!("role {i}"), i as u64 + 1, "0")));
     json!({
         "id": id.to_string(),
-        "name": format!("Guild {id}"),
+        "name": name,
         "icon": null,
         "splash": null,
         "discovery_splash": null,
@@ -120,7 +183,7 @@ pub fn guild(id: u64, owner_id: u64, channels: usize, roles: usize) -> Value {
         "joined_at": TIMESTAMP,
         "large": false,
         "unavailable": false,
-        "member_count": 2,
+        "member_count": member_count,
         "voice_states": [],
         "members": [],
         "channels": channel_list,
@@ -166,7 +229,7 @@ pub fn dm_channel(id: u64, recipient: Value) -> Value {
     })
 }
 
-pub fn application(app_id: u64, owner: Value) -> Value {
+pub fn application(app_id: u64, owner: Value, flags: u64) -> Value {
     json!({
         "id": app_id.to_string(),
         "name": "Guildhall",
@@ -178,32 +241,50 @@ pub fn application(app_id: u64, owner: Value) -> Value {
         "verify_key": "0000000000000000000000000000000000000000000000000000000000000000",
         "owner": owner,
         "team": null,
-        "flags": 0,
+        "flags": flags,
         "summary": "",
     })
 }
 
 /// An application command interaction (type 2) for `/name`, from a guild
-/// member (`guild_id` set) or from a DM.
+/// member (`guild_id` set) or from a DM; with `focused` naming one of its
+/// options, the autocomplete interaction (type 4) for that option instead.
 pub fn interaction(
     id: u64,
     app_id: u64,
     token: &str,
     call: &super::SlashCommand,
     user: Value,
+    focused: Option<&str>,
 ) -> Value {
     let (name, channel_id, guild_id) = (call.name.as_str(), call.channel_id, call.guild_id);
     let command_id = app_id + 1;
+    let options: Vec<Value> = call
+        .options
+        .iter()
+        .map(|(name, value)| {
+            let mut option = json!({"name": name, "type": 3, "value": value});
+            if focused == Some(name.as_str()) {
+                option["focused"] = json!(true);
+            }
+            option
+        })
+        .collect();
+    let mut data = json!({"id": command_id.to_string(), "name": name, "type": 1});
+    if !options.is_empty() {
+        data["options"] = json!(options);
+    }
+    let locale = call.locale.as_deref().unwrap_or("en-US");
     let mut v = json!({
         "id": id.to_string(),
         "application_id": app_id.to_string(),
-        "type": 2,
-        "data": {"id": command_id.to_string(), "name": name, "type": 1},
+        "type": if focused.is_some() { 4 } else { 2 },
+        "data": data,
         "channel_id": channel_id.to_string(),
         "channel": {"id": channel_id.to_string(), "type": if guild_id.is_some() { 0 } else { 1 }},
         "token": token,
         "version": 1,
-        "locale": "en-US",
+        "locale": locale,
         "app_permissions": "2248473465835073",
         "entitlements": [],
         "authorizing_integration_owners": {"0": guild_id.unwrap_or(0).to_string()},
@@ -213,7 +294,7 @@ pub fn interaction(
     match guild_id {
         Some(g) => {
             v["guild_id"] = json!(g.to_string());
-            v["guild_locale"] = json!("en-US");
+            v["guild_locale"] = json!(call.guild_locale.as_deref().unwrap_or("en-US"));
             v["member"] = json!({
                 "user": user,
                 "nick": null,

@@ -110,10 +110,17 @@ fn bot(ctx: &Ctx) -> Value {
 }
 
 async fn application(State(ctx): State<Ctx>) -> Json<Value> {
-    let app = ctx.shared.lock().fixture.application_id;
+    let (app, flags) = {
+        let inner = ctx.shared.lock();
+        (
+            inner.fixture.application_id,
+            inner.fixture.application_flags,
+        )
+    };
     Json(payloads::application(
         app,
         payloads::user(app + 7, "owner", false),
+        flags,
     ))
 }
 
@@ -297,15 +304,35 @@ async fn open_dm(Json(body): Json<Value>) -> Response {
     .into_response()
 }
 
-async fn send_message(State(ctx): State<Ctx>, Path(channel): Path<u64>) -> Response {
+/// A message posted in a channel: refused as the channel's scripted failure
+/// (or the DM failure) says, else the message as Discord stores it, carrying
+/// what was sent.
+async fn send_message(
+    State(ctx): State<Ctx>,
+    Path(channel): Path<u64>,
+    body: axum::body::Bytes,
+) -> Response {
     let mut inner = ctx.shared.lock();
-    if let Some((status, body)) = inner.dm_failure.clone() {
+    let failure = inner
+        .channel_failures
+        .get(&channel)
+        .map(|f| f.answer())
+        .or_else(|| inner.dm_failure.clone());
+    if let Some((status, body)) = failure {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, Json(body)).into_response();
     }
     let id = inner.next_snowflake();
     let author = payloads::user(inner.fixture.bot_user_id, "Guildhall", true);
-    Json(payloads::message(id, channel, author, "")).into_response()
+    let sent = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    let content = sent["content"].as_str().unwrap_or_default();
+    let mut message = payloads::message(id, channel, author, content);
+    for key in ["embeds", "components"] {
+        if let Some(v) = sent.get(key) {
+            message[key] = v.clone();
+        }
+    }
+    Json(message).into_response()
 }
 
 async fn upgrade(State(ctx): State<Ctx>, ws: WebSocketUpgrade) -> Response {

@@ -1,24 +1,39 @@
 //! One gateway connection: HELLO, then IDENTIFY → READY (or RESUME →
 //! RESUMED), heartbeats answered, dispatches forwarded from the test.
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::{GatewayFrame, GwShared, payloads};
+use super::{
+    CLOSE_DISALLOWED_INTENTS, GATEWAY_GUILD_MEMBERS, GATEWAY_GUILD_MEMBERS_LIMITED, GatewayFrame,
+    GwShared, INTENT_GUILD_MEMBERS, Outgoing, payloads,
+};
 
 pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: String) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}}).to_string();
     if sink.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
     // Outgoing frames (ours and the test's dispatches) go through one task.
     let writer = tokio::spawn(async move {
-        while let Some(text) = rx.recv().await {
-            if sink.send(Message::Text(text.into())).await.is_err() {
+        while let Some(out) = rx.recv().await {
+            let message = match out {
+                Outgoing::Text(text) => Message::Text(text.into()),
+                Outgoing::Close(code, reason) => {
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        })))
+                        .await;
+                    break;
+                }
+            };
+            if sink.send(message).await.is_err() {
                 break;
             }
         }
@@ -42,13 +57,28 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
         });
         match payload["op"].as_u64() {
             Some(1) => {
-                let _ = tx.send(json!({"op": 11}).to_string());
+                let _ = tx.send(Outgoing::Text(json!({"op": 11}).to_string()));
             }
             Some(2) => {
                 let id = payload["d"]["shard"][0].as_u64().unwrap_or(0) as u32;
                 let count = payload["d"]["shard"][1].as_u64().unwrap_or(1);
-                shard = Some(id);
+                let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
                 let mut inner = shared.lock();
+                inner.intents.insert(id, intents);
+                // A privileged intent the application has not enabled: Discord
+                // closes the connection instead of sending READY.
+                let allowed = GATEWAY_GUILD_MEMBERS | GATEWAY_GUILD_MEMBERS_LIMITED;
+                if intents & INTENT_GUILD_MEMBERS != 0
+                    && inner.fixture.application_flags & allowed == 0
+                {
+                    inner.disallowed.push(id);
+                    let _ = tx.send(Outgoing::Close(
+                        CLOSE_DISALLOWED_INTENTS,
+                        "Disallowed intent(s).",
+                    ));
+                    continue;
+                }
+                shard = Some(id);
                 inner.shards.insert(id, tx.clone());
                 // A new session numbers its dispatches from 1 again.
                 inner.seq.insert(id, 0);
@@ -71,7 +101,7 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                     "guilds": guilds,
                     "session_id": session_id,
                     "resume_gateway_url": resume_url,
-                    "application": {"id": app.to_string(), "flags": 0},
+                    "application": {"id": app.to_string(), "flags": inner.fixture.application_flags},
                     "shard": [id, count],
                     "private_channels": [],
                     "relationships": [],
@@ -98,7 +128,7 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                         inner.resumed.push(id);
                     }
                     None => {
-                        let _ = tx.send(json!({"op": 9, "d": false}).to_string());
+                        let _ = tx.send(Outgoing::Text(json!({"op": 9, "d": false}).to_string()));
                     }
                 }
             }

@@ -9,7 +9,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{BotFixture, BotStandIn};
+use super::{
+    BotChannel, BotFixture, BotGuild, BotStandIn, GATEWAY_GUILD_MEMBERS_LIMITED,
+    INTENT_GUILD_MEMBERS, MessageFailure, SlashCommand,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -170,4 +173,183 @@ async fn an_interaction_is_answered_once_like_discord_says() {
         "answered twice"
     );
     standin.shutdown().await;
+}
+
+fn identify_with(intents: u64) -> Value {
+    json!({"op": 2, "d": {
+        "token": "Bot x", "intents": intents, "shard": [0, 1], "compress": true,
+        "properties": {"os": "linux", "browser": "test", "device": "test"},
+    }})
+}
+
+/// The next frame, close frames included (as `{"close": code}`).
+async fn next_or_close(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a frame before the deadline")
+            .expect("the socket is open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(Some(frame)) => {
+                return json!({"close": u16::from(frame.code), "reason": frame.reason.as_str()});
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn guild_members_needs_the_application_flag_or_the_gateway_closes_with_4014() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let mut socket = connect(&standin).await;
+    next(&mut socket).await;
+    send(&mut socket, identify_with(1 | INTENT_GUILD_MEMBERS)).await;
+    assert_eq!(
+        next_or_close(&mut socket).await,
+        json!({"close": 4014, "reason": "Disallowed intent(s)."})
+    );
+    assert_eq!(standin.disallowed_identifies(), [0]);
+    assert!(standin.ready_shards().is_empty());
+
+    // With the (limited) flag, the same IDENTIFY gets READY and member events.
+    standin.update_fixture(|f| f.application_flags = GATEWAY_GUILD_MEMBERS_LIMITED);
+    let mut socket = connect(&standin).await;
+    next(&mut socket).await;
+    send(&mut socket, identify_with(1 | INTENT_GUILD_MEMBERS)).await;
+    let ready = next(&mut socket).await;
+    assert_eq!(ready["t"], "READY");
+    assert_eq!(
+        ready["d"]["application"]["flags"],
+        GATEWAY_GUILD_MEMBERS_LIMITED
+    );
+    assert!(standin.member_add(0, 5, 6, "newcomer"));
+    let add = next(&mut socket).await;
+    assert_eq!(add["t"], "GUILD_MEMBER_ADD");
+    assert_eq!(
+        (&add["d"]["guild_id"], &add["d"]["user"]["id"]),
+        (&json!("5"), &json!("6"))
+    );
+    assert!(standin.member_remove(0, 5, 6));
+    assert_eq!(next(&mut socket).await["t"], "GUILD_MEMBER_REMOVE");
+
+    // Without the intent, Discord sends no member events.
+    let mut plain = connect(&standin).await;
+    next(&mut plain).await;
+    send(&mut plain, identify_with(1)).await;
+    assert_eq!(next(&mut plain).await["t"], "READY");
+    assert_eq!(standin.identified_intents(0), Some(1));
+    assert!(!standin.member_add(0, 5, 7, "unseen"));
+}
+
+#[tokio::test]
+async fn channel_events_and_refused_messages() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let mut socket = connect(&standin).await;
+    next(&mut socket).await;
+    send(&mut socket, identify_with(1)).await;
+    next(&mut socket).await;
+    let welcome = BotChannel::text(90, "welcome", 3);
+    let spec = BotGuild {
+        id: 9,
+        name: "Nine".into(),
+        member_count: 41,
+        channels: vec![welcome.clone()],
+    };
+    assert!(standin.guild_create_with(0, &spec));
+    let create = next(&mut socket).await;
+    assert_eq!(
+        (
+            &create["d"]["name"],
+            &create["d"]["member_count"],
+            &create["d"]["channels"][0]["name"]
+        ),
+        (&json!("Nine"), &json!(41), &json!("welcome"))
+    );
+    for (sent, event) in [
+        (standin.channel_create(0, 9, &welcome), "CHANNEL_CREATE"),
+        (standin.channel_update(0, 9, &welcome), "CHANNEL_UPDATE"),
+        (standin.channel_delete(0, 9, &welcome), "CHANNEL_DELETE"),
+    ] {
+        assert!(sent);
+        let frame = next(&mut socket).await;
+        assert_eq!(frame["t"], event);
+        assert_eq!(
+            (&frame["d"]["id"], &frame["d"]["guild_id"]),
+            (&json!("90"), &json!("9"))
+        );
+    }
+
+    let http = reqwest::Client::new();
+    let post = |channel: u64| {
+        let url = format!("{}/api/v10/channels/{channel}/messages", standin.base_url());
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(url)
+                .json(&json!({"content": "hi @everyone", "allowed_mentions": {"parse": []}}))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, message) = post(90).await;
+    assert_eq!((status, &message["content"]), (200, &json!("hi @everyone")));
+    standin.set_channel_failure(90, Some(MessageFailure::MissingPermissions));
+    standin.set_channel_failure(91, Some(MessageFailure::UnknownChannel));
+    assert_eq!(
+        post(90).await,
+        (
+            403,
+            json!({"message": "Missing Permissions", "code": 50013})
+        )
+    );
+    assert_eq!(
+        post(91).await,
+        (404, json!({"message": "Unknown Channel", "code": 10003}))
+    );
+    standin.set_channel_failure(90, None);
+    assert_eq!(post(90).await.0, 200);
+    let sent = standin.messages_to(90);
+    assert_eq!(
+        sent.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        [200, 403, 200]
+    );
+    assert_eq!(sent[0].1["allowed_mentions"], json!({"parse": []}));
+}
+
+#[tokio::test]
+async fn autocomplete_interactions_mark_the_focused_option() {
+    let standin = BotStandIn::start(BotFixture::default()).await.unwrap();
+    let mut socket = connect(&standin).await;
+    next(&mut socket).await;
+    send(&mut socket, identify_with(1)).await;
+    next(&mut socket).await;
+    let call = SlashCommand {
+        name: "tag".into(),
+        user_id: 5,
+        guild_id: Some(9),
+        channel_id: 90,
+        options: vec![("name".into(), "ru".into())],
+        locale: Some("ko".into()),
+        guild_locale: None,
+    };
+    standin.autocomplete(0, &call, "name").unwrap();
+    let frame = next(&mut socket).await;
+    assert_eq!(frame["d"]["type"], 4);
+    assert_eq!(
+        frame["d"]["data"]["options"],
+        json!([{"name": "name", "type": 3, "value": "ru", "focused": true}])
+    );
+    assert_eq!(frame["d"]["locale"], "ko");
+    assert_eq!(frame["d"]["guild_locale"], "en-US");
+    standin.slash_command(0, &call).unwrap();
+    let frame = next(&mut socket).await;
+    assert_eq!(frame["d"]["type"], 2);
+    assert_eq!(
+        frame["d"]["data"]["options"],
+        json!([{"name": "name", "type": 3, "value": "ru"}])
+    );
 }
