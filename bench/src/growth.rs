@@ -125,10 +125,8 @@ async fn zipf_pages(name: String, n: usize, targets: Arc<Targets>) -> Res<Stats>
     .await
 }
 
-fn kill(mut portal: Portal) -> impl std::future::Future<Output = ()> {
-    async move {
-        let _ = portal.child.kill().await;
-    }
+async fn kill(mut portal: Portal) {
+    let _ = portal.child.kill().await;
 }
 
 /// The guild page over 1,000 / 10,000 / 100,000 distinct signed-in users,

@@ -73,7 +73,7 @@ fn pool_guild(rank: usize) -> FixtureGuild {
         (1_700_000_000_000_000_000u64 + rank as u64).to_string(),
         format!("Community {rank}"),
     );
-    if rank % 2 == 0 {
+    if rank.is_multiple_of(2) {
         g = g.icon(format!("{rank:032x}"));
     }
     g

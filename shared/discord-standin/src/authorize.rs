@@ -350,15 +350,6 @@ fn finish_bot_invite(shared: &Shared, consent: PendingConsent) -> Response {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn default_avatar_index_follows_discord() {
-        assert_eq!(super::default_avatar_index("80351110224678912", "0"), 5);
-        assert_eq!(super::default_avatar_index("1", "1337"), 2);
-    }
-}
-
 /// The stand-in's browser session cookie: the id of the user signed in to
 /// "Discord" in that browser, so that many browsers (a load test) can sign
 /// in as many users at once.
@@ -371,4 +362,13 @@ fn browser_session(headers: &axum::http::HeaderMap) -> Option<&str> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_avatar_index_follows_discord() {
+        assert_eq!(super::default_avatar_index("80351110224678912", "0"), 5);
+        assert_eq!(super::default_avatar_index("1", "1337"), 2);
+    }
 }
