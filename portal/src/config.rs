@@ -21,6 +21,15 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8000";
 /// than a small form.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// The rendered-page cache's default budget: a page of 50 guilds is about
+/// 30 kB, so some 500 users' pages.
+pub const DEFAULT_PAGE_CACHE_MAX_BYTES: u64 = 16 << 20;
+/// The session users' default budget: about 30,000 users (a row is about
+/// 500 bytes with the cache's own).
+pub const DEFAULT_USER_CACHE_MAX_BYTES: u64 = 16 << 20;
+/// How a cache budget is written.
+const BYTES: &str = "a number of bytes, e.g. 67108864 for 64 MiB";
+
 const NEEDS_APP: &str = "create a Discord application (see README.md, \"Running against real Discord\"), or run `portal --demo` to try Guildhall offline";
 const NEEDS_AUTH_SECRET: &str = "set it to at least 32 random bytes, e.g. the output of `openssl rand -hex 32` (see README.md, \"Configuration\"); or run `portal --demo` to try Guildhall offline";
 
@@ -198,6 +207,9 @@ pub struct SessionConfig {
     /// How long a session's user row is reused before the store is read
     /// again; zero reads it on every request, as fastapi-users does.
     pub user_cache_ttl: Duration,
+    /// `USER_CACHE_MAX_BYTES`: the most those rows (with their sessions'
+    /// revocations) may take in memory.
+    pub user_cache_max_bytes: u64,
 }
 
 impl SessionConfig {
@@ -228,6 +240,11 @@ impl SessionConfig {
                 .positive_seconds("SESSION_LIFETIME_SECONDS", Duration::from_secs(3600))?,
             cookie_secure: env.flag("COOKIE_SECURE", true)?,
             user_cache_ttl: env.seconds("USER_CACHE_TTL_SECONDS", Duration::from_secs(2))?,
+            user_cache_max_bytes: env.parse(
+                "USER_CACHE_MAX_BYTES",
+                DEFAULT_USER_CACHE_MAX_BYTES,
+                BYTES,
+            )?,
         })
     }
 }
@@ -310,6 +327,11 @@ impl LoginConfig {
 pub struct GuildsConfig {
     /// `GUILD_CACHE_TTL_SECONDS`; zero turns the per-user cache off.
     pub cache_ttl: Duration,
+    /// `GUILD_CACHE_MAX_BYTES`: the most the cached guild lists may take.
+    pub cache_max_bytes: u64,
+    /// `PAGE_CACHE_MAX_BYTES`: the most the rendered guild pages and JSON
+    /// may take; zero keeps none.
+    pub page_cache_max_bytes: u64,
     /// `BOT_INVITE_PERMISSIONS`, the permissions integer in invite links.
     pub bot_invite_permissions: u64,
     /// `GUILD_PERMISSION_MAX_AGE_SECONDS`: a change to a server's settings
@@ -322,6 +344,16 @@ impl GuildsConfig {
     pub fn from_env(env: &Env) -> Result<Self, EnvError> {
         Ok(GuildsConfig {
             cache_ttl: env.seconds("GUILD_CACHE_TTL_SECONDS", Duration::from_secs(60))?,
+            cache_max_bytes: env.parse(
+                "GUILD_CACHE_MAX_BYTES",
+                guilds::DEFAULT_CACHE_MAX_BYTES,
+                BYTES,
+            )?,
+            page_cache_max_bytes: env.parse(
+                "PAGE_CACHE_MAX_BYTES",
+                DEFAULT_PAGE_CACHE_MAX_BYTES,
+                BYTES,
+            )?,
             bot_invite_permissions: env.parse(
                 "BOT_INVITE_PERMISSIONS",
                 0,
@@ -403,6 +435,14 @@ mod tests {
         assert_eq!(c.guilds.cache_ttl, Duration::from_secs(60));
         assert_eq!(c.guilds.permission_max_age, Duration::from_secs(30));
         assert_eq!(c.session.user_cache_ttl, Duration::from_secs(2));
+        assert_eq!(
+            (
+                c.guilds.cache_max_bytes,
+                c.guilds.page_cache_max_bytes,
+                c.session.user_cache_max_bytes
+            ),
+            (64 << 20, 16 << 20, 16 << 20)
+        );
         assert!(c.token_encryption.key.is_none());
         assert_eq!(
             c.login
@@ -453,6 +493,9 @@ mod tests {
             ("LOGIN_RATE_LIMIT_BURST", "0"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
             ("REQUEST_BODY_LIMIT_BYTES", "64k"),
+            ("GUILD_CACHE_MAX_BYTES", "64MB"),
+            ("PAGE_CACHE_MAX_BYTES", "-1"),
+            ("USER_CACHE_MAX_BYTES", "lots"),
         ] {
             let mut env = full();
             env.set(name, value);

@@ -2,15 +2,17 @@
 //! JSON. The guild listing hands out the same `Arc<Listing>` until something
 //! in it changes, so a body made from that `Arc` (and, for the page, the same
 //! header user) is still right, and rendering 50 cards again is wasted work.
-//! Bounded by bytes, not entries: pages of big guild lists are large. A page
-//! is kept per language: the same listing reads differently in each.
+//! Bounded by bytes (`PAGE_CACHE_MAX_BYTES`), not entries: pages of big guild
+//! lists are large. Eviction is moka's TinyLFU (the users seen most keep
+//! their pages), without a lock over the whole cache. A page is kept per
+//! language: the same listing reads differently in each.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Weak};
 
 use axum::body::Bytes;
 use guilds::Listing;
 use i18n::Lang;
+use moka::sync::Cache;
 use store::UserId;
 
 use crate::error::PortalError;
@@ -31,35 +33,41 @@ impl Kind {
 }
 
 struct Entry {
-    listing: Arc<Listing>,
+    /// Which listing the body was made from. Weak: a page must not keep a
+    /// listing's guilds in memory after the guild cache let them go; and
+    /// while the weak reference lives, no new listing can take its address.
+    listing: Weak<Listing>,
     header: Option<HeaderUser>,
     body: Bytes,
 }
 
-#[derive(Default)]
-struct Inner {
-    entries: HashMap<(UserId, Kind), Entry>,
-    bytes: usize,
+impl Entry {
+    /// The body and what the cache keeps around it.
+    fn weight(&self) -> u32 {
+        const PER_ENTRY: usize = 200;
+        let header = self
+            .header
+            .as_ref()
+            .map_or(0, |h| h.nickname.len() + h.avatar_url.len());
+        u32::try_from(PER_ENTRY + header + self.body.len()).unwrap_or(u32::MAX)
+    }
 }
 
 pub struct PageCache {
-    budget: usize,
-    inner: Mutex<Inner>,
+    budget: u64,
+    entries: Cache<(UserId, Kind), Arc<Entry>>,
 }
 
 impl PageCache {
     /// At most `budget` bytes of bodies; zero keeps none.
-    pub fn new(budget: usize) -> Self {
+    pub fn new(budget: u64) -> Self {
         PageCache {
             budget,
-            inner: Mutex::new(Inner::default()),
+            entries: Cache::builder()
+                .max_capacity(budget)
+                .weigher(|_, e: &Arc<Entry>| e.weight())
+                .build(),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // Mutations keep `bytes` in step within one critical section; a
-        // panic cannot interrupt them half-way.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The body `render` makes from `listing` (and `header`), made at most once
@@ -72,52 +80,36 @@ impl PageCache {
         header: Option<&HeaderUser>,
         render: impl FnOnce() -> Result<String, PortalError>,
     ) -> Result<Bytes, PortalError> {
-        if let Some(e) = self.lock().entries.get(&(user, kind))
-            && Arc::ptr_eq(&e.listing, listing)
+        if let Some(e) = self.entries.get(&(user, kind))
+            && std::ptr::eq(e.listing.as_ptr(), Arc::as_ptr(listing))
             && e.header.as_ref() == header
         {
             return Ok(e.body.clone());
         }
         let body = Bytes::from(render()?);
-        if body.len() > self.budget {
-            return Ok(body);
+        let entry = Entry {
+            listing: Arc::downgrade(listing),
+            header: header.cloned(),
+            body: body.clone(),
+        };
+        if u64::from(entry.weight()) <= self.budget {
+            self.entries.insert((user, kind), Arc::new(entry));
         }
-        let mut inner = self.lock();
-        if let Some(old) = inner.entries.remove(&(user, kind)) {
-            inner.bytes -= old.body.len();
-        }
-        if inner.bytes + body.len() > self.budget {
-            // First the bodies of listings nobody else holds any more (the
-            // guild listing replaced or dropped them), then everything.
-            inner
-                .entries
-                .retain(|_, e| Arc::strong_count(&e.listing) > 1);
-            inner.bytes = inner.entries.values().map(|e| e.body.len()).sum();
-            if inner.bytes + body.len() > self.budget {
-                inner.entries.clear();
-                inner.bytes = 0;
-            }
-        }
-        inner.bytes += body.len();
-        inner.entries.insert(
-            (user, kind),
-            Entry {
-                listing: listing.clone(),
-                header: header.cloned(),
-                body: body.clone(),
-            },
-        );
         Ok(body)
     }
 
     /// Drops the user's bodies (logout, a new login).
     pub fn forget(&self, user: UserId) {
-        let mut inner = self.lock();
         for kind in Kind::ALL {
-            if let Some(old) = inner.entries.remove(&(user, kind)) {
-                inner.bytes -= old.body.len();
-            }
+            self.entries.invalidate(&(user, kind));
         }
+    }
+
+    /// Entries and their bytes, once pending evictions are done.
+    #[cfg(test)]
+    fn size(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        (self.entries.entry_count(), self.entries.weighted_size())
     }
 }
 
@@ -164,6 +156,63 @@ mod tests {
     }
 
     #[test]
+    fn stays_within_its_budget() {
+        let body = "x".repeat(1_000);
+        let one = 200 + 1_000;
+        let cache = PageCache::new(one * 10);
+        let held: Vec<Arc<Listing>> = (0..500).map(|_| listing()).collect();
+        for (user, l) in held.iter().enumerate() {
+            cache
+                .get_or_render(user as UserId, Kind::GuildsJson, l, None, || {
+                    Ok(body.clone())
+                })
+                .unwrap();
+            // A regular, seen on every round.
+            cache
+                .get_or_render(0, Kind::GuildsJson, &held[0], None, || Ok(body.clone()))
+                .unwrap();
+        }
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= one * 10, "{bytes} bytes");
+        assert!((1..=10).contains(&entries), "{entries} entries");
+        let mut rendered = false;
+        cache
+            .get_or_render(0, Kind::GuildsJson, &held[0], None, || {
+                rendered = true;
+                Ok(body.clone())
+            })
+            .unwrap();
+        assert!(!rendered, "the frequently seen user's page stays");
+
+        let big = cache
+            .get_or_render(9, Kind::GuildsJson, &held[0], None, || {
+                Ok("x".repeat(20_000))
+            })
+            .unwrap();
+        assert_eq!(big.len(), 20_000, "served, just not kept");
+        assert!(cache.size().1 <= one * 10);
+        cache.forget(0);
+        let mut rendered = false;
+        cache
+            .get_or_render(0, Kind::GuildsJson, &held[0], None, || {
+                rendered = true;
+                Ok(body.clone())
+            })
+            .unwrap();
+        assert!(rendered, "forgotten");
+    }
+
+    #[test]
+    fn a_page_does_not_keep_its_listing_alive() {
+        let cache = PageCache::new(1 << 20);
+        let l = listing();
+        cache
+            .get_or_render(1, Kind::GuildsJson, &l, None, || Ok("a".into()))
+            .unwrap();
+        assert_eq!(Arc::strong_count(&l), 1);
+    }
+
+    #[test]
     fn a_page_per_language_and_forget_drops_every_one() {
         let cache = PageCache::new(1 << 20);
         let l = listing();
@@ -177,33 +226,6 @@ mod tests {
             assert_eq!(page, lang.as_str(), "not the other language's page");
         }
         cache.forget(1);
-        let inner = cache.lock();
-        assert!(inner.entries.is_empty(), "every language's page forgotten");
-        assert_eq!(inner.bytes, 0);
-    }
-
-    #[test]
-    fn stays_within_its_budget() {
-        let cache = PageCache::new(10);
-        let held: Vec<Arc<Listing>> = (0..5).map(|_| listing()).collect();
-        for (user, l) in held.iter().enumerate() {
-            cache
-                .get_or_render(user as UserId, Kind::GuildsJson, l, None, || {
-                    Ok("1234".into())
-                })
-                .unwrap();
-            assert!(cache.lock().bytes <= 10);
-        }
-        let big = cache
-            .get_or_render(9, Kind::GuildsJson, &held[0], None, || Ok("x".repeat(11)))
-            .unwrap();
-        assert_eq!(big.len(), 11, "served, just not kept");
-        assert!(cache.lock().bytes <= 10);
-        cache.forget(4);
-        let inner = cache.lock();
-        assert_eq!(
-            inner.bytes,
-            inner.entries.values().map(|e| e.body.len()).sum::<usize>()
-        );
+        assert_eq!(cache.size(), (0, 0), "every language's page forgotten");
     }
 }

@@ -21,11 +21,6 @@ use crate::session::form_token::FormTokens;
 use crate::session::token::SessionTokens;
 use crate::session::user_cache::UserCache;
 
-/// Users whose rows the session check keeps in memory at most.
-const USER_CACHE_CAPACITY: usize = 10_000;
-/// Rendered guild pages and JSON kept in memory at most, in bytes (a page of
-/// 50 guilds is about 30 kB).
-const PAGE_CACHE_BYTES: usize = 16 << 20;
 /// What a token refresh may take beyond the Discord call itself (storing the
 /// new pair), before another replica may take the refresh over.
 const REFRESH_LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
@@ -81,6 +76,7 @@ impl AppState {
             discord.clone(),
             ListingConfig {
                 cache_ttl: config.guilds.cache_ttl,
+                cache_max_bytes: config.guilds.cache_max_bytes,
                 invite_permissions: config.guilds.bot_invite_permissions,
                 // Longer than the slowest refresh call this client makes.
                 refresh_lease: config.discord.request_timeout
@@ -100,8 +96,11 @@ impl AppState {
                 config.session.lifetime,
             ),
             form_tokens: FormTokens::new(&config.session.auth_secret),
-            user_cache: UserCache::new(config.session.user_cache_ttl, USER_CACHE_CAPACITY),
-            page_cache: PageCache::new(PAGE_CACHE_BYTES),
+            user_cache: UserCache::new(
+                config.session.user_cache_ttl,
+                config.session.user_cache_max_bytes,
+            ),
+            page_cache: PageCache::new(config.guilds.page_cache_max_bytes),
             login_states: LoginStateSigner::rotating(
                 &config.session.oauth_state_secret,
                 &config.session.oauth_state_previous,

@@ -6,11 +6,11 @@
 //! elsewhere (a deactivation, a logout or a login on another replica) shows
 //! within the TTL; one made on this replica shows at once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use store::{SessionRevocations, Store, StoreError, User, UserId};
+use moka::sync::Cache;
+use store::{SessionRevocations, SessionTokenHash, Store, StoreError, User, UserId};
 
 /// A user as the session check needs them.
 #[derive(Debug)]
@@ -19,28 +19,46 @@ pub struct SessionUser {
     pub revocations: SessionRevocations,
 }
 
-type Entries = HashMap<UserId, (Arc<SessionUser>, Instant)>;
+impl SessionUser {
+    /// Bytes in memory, estimated: the row, its text, each logged-out
+    /// token held, and the cache's bookkeeping.
+    fn weight(&self) -> u32 {
+        const PER_ENTRY: usize = 200;
+        const PER_TOKEN: usize = std::mem::size_of::<SessionTokenHash>() + 16;
+        let u = &self.user;
+        let text = u.email.len()
+            + [&u.nickname, &u.profile_img, &u.sns_type]
+                .iter()
+                .map(|t| t.as_ref().map_or(0, String::len))
+                .sum::<usize>();
+        let bytes = PER_ENTRY
+            + std::mem::size_of::<User>()
+            + text
+            + PER_TOKEN * self.revocations.tokens.len();
+        u32::try_from(bytes).unwrap_or(u32::MAX)
+    }
+}
 
+/// Session users by id, each for at most the TTL, within a byte budget
+/// (`USER_CACHE_MAX_BYTES`); moka's TinyLFU picks what goes when it is
+/// full, without a lock over the whole cache.
 pub struct UserCache {
-    ttl: Duration,
-    capacity: usize,
-    entries: Mutex<Entries>,
+    /// `None` when the TTL is zero.
+    entries: Option<Cache<UserId, Arc<SessionUser>>>,
 }
 
 impl UserCache {
     /// `ttl` zero: every lookup reads the store.
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
+    pub fn new(ttl: Duration, max_bytes: u64) -> Self {
         UserCache {
-            ttl,
-            capacity: capacity.max(1),
-            entries: Mutex::new(HashMap::new()),
+            entries: (!ttl.is_zero()).then(|| {
+                Cache::builder()
+                    .max_capacity(max_bytes)
+                    .weigher(|_, u: &Arc<SessionUser>| u.weight())
+                    .time_to_live(ttl)
+                    .build()
+            }),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        // Every mutation is a single insert/remove/retain: a panic elsewhere
-        // cannot leave the map half-written.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The user, from memory within the TTL, else from the store. Unknown
@@ -50,11 +68,8 @@ impl UserCache {
         store: &Store,
         id: UserId,
     ) -> Result<Option<Arc<SessionUser>>, StoreError> {
-        if !self.ttl.is_zero()
-            && let Some((user, read)) = self.lock().get(&id)
-            && read.elapsed() < self.ttl
-        {
-            return Ok(Some(user.clone()));
+        if let Some(user) = self.entries.as_ref().and_then(|e| e.get(&id)) {
+            return Ok(Some(user));
         }
         let now = chrono::Utc::now().timestamp();
         let Some((user, revocations)) = store.session_user(id, now).await? else {
@@ -65,25 +80,27 @@ impl UserCache {
             user: Arc::new(user),
             revocations,
         });
-        if self.ttl.is_zero() {
-            return Ok(Some(user));
+        if let Some(entries) = &self.entries {
+            entries.insert(id, user.clone());
         }
-        let mut map = self.lock();
-        if map.len() >= self.capacity && !map.contains_key(&id) {
-            let ttl = self.ttl;
-            map.retain(|_, (_, read)| read.elapsed() < ttl);
-            if map.len() >= self.capacity {
-                map.clear();
-            }
-        }
-        map.insert(id, (user.clone(), Instant::now()));
         Ok(Some(user))
     }
 
     /// After this replica changed the row (a login writes the profile) or
     /// ended a session.
     pub fn forget(&self, id: UserId) {
-        self.lock().remove(&id);
+        if let Some(entries) = &self.entries {
+            entries.invalidate(&id);
+        }
+    }
+
+    /// Entries and their estimated bytes, once pending evictions are done.
+    #[cfg(test)]
+    fn size(&self) -> (u64, u64) {
+        self.entries.as_ref().map_or((0, 0), |e| {
+            e.run_pending_tasks();
+            (e.entry_count(), e.weighted_size())
+        })
     }
 }
 
@@ -118,7 +135,7 @@ mod tests {
             .unwrap();
         let store = db.store().await;
         let id = user(&store).await;
-        let cache = UserCache::new(Duration::from_secs(3600), 10);
+        let cache = UserCache::new(Duration::from_secs(3600), 1 << 20);
         let first = cache.get(&store, id).await.unwrap().unwrap();
         assert!(first.user.is_active);
         store.set_active(id, false).await.unwrap();
@@ -128,7 +145,7 @@ mod tests {
         assert!(!cache.get(&store, id).await.unwrap().unwrap().user.is_active);
         assert!(cache.get(&store, id + 1000).await.unwrap().is_none());
 
-        let uncached = UserCache::new(Duration::ZERO, 10);
+        let uncached = UserCache::new(Duration::ZERO, 1 << 20);
         assert!(
             !uncached
                 .get(&store, id)
@@ -160,7 +177,7 @@ mod tests {
             .unwrap();
         let store = db.store().await;
         let id = user(&store).await;
-        let cache = UserCache::new(Duration::from_secs(3600), 10);
+        let cache = UserCache::new(Duration::from_secs(3600), 1 << 20);
         let token = SessionTokenHash::of("a.b.c");
         let now = chrono::Utc::now().timestamp();
         assert_eq!(
@@ -189,7 +206,7 @@ mod tests {
             fresh.revocations.ended(&token, now),
             Some(SessionEnded::LoggedOut)
         );
-        let uncached = UserCache::new(Duration::ZERO, 10);
+        let uncached = UserCache::new(Duration::ZERO, 1 << 20);
         store
             .revoke_every_session(id, now, Duration::from_secs(3600))
             .await
@@ -207,5 +224,58 @@ mod tests {
         );
         store.close().await;
         db.drop_database().await;
+    }
+
+    #[tokio::test]
+    async fn stays_within_its_byte_budget_and_expires_with_the_ttl() {
+        let db = TestDatabase::create(Backend::Sqlite)
+            .await
+            .unwrap()
+            .unwrap();
+        let store = db.store().await;
+        let id = user(&store).await;
+        let one = u64::from(cache_weight(&store, id).await);
+        let cache = UserCache::new(Duration::from_secs(3600), one * 3);
+        let regular = cache.get(&store, id).await.unwrap().unwrap();
+        // The same row under 200 ids: read from the store each time, kept
+        // within three rows' worth of bytes.
+        for other in 1..=200 {
+            let read = cache.get(&store, id).await.unwrap().unwrap();
+            cache
+                .entries
+                .as_ref()
+                .unwrap()
+                .insert(id + other, read.clone());
+        }
+        let (entries, bytes) = cache.size();
+        assert!(bytes <= one * 3, "{bytes} bytes > {}", one * 3);
+        assert!((1..=3).contains(&entries), "{entries} entries");
+        assert!(
+            Arc::ptr_eq(&regular, &cache.get(&store, id).await.unwrap().unwrap()),
+            "the user seen on every request stays cached"
+        );
+
+        let short = UserCache::new(Duration::from_millis(50), 1 << 20);
+        let first = short.get(&store, id).await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &short.get(&store, id).await.unwrap().unwrap()
+        ));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while Arc::ptr_eq(&first, &short.get(&store, id).await.unwrap().unwrap()) {
+            assert!(std::time::Instant::now() < deadline, "never re-read");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        store.close().await;
+        db.drop_database().await;
+    }
+
+    async fn cache_weight(store: &Store, id: UserId) -> u32 {
+        UserCache::new(Duration::ZERO, 0)
+            .get(store, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .weight()
     }
 }

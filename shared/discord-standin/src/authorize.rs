@@ -97,10 +97,16 @@ fn default_avatar_index(user_id: &str, discriminator: &str) -> u64 {
 async fn authorize(
     State(shared): State<Shared>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     let mut inner = shared.lock();
-    let fixture = inner.fixture().clone();
+    // Who is signed in to Discord in this browser: Discord knows by its own
+    // session cookie; the stand-in's is the user id itself, and without it
+    // the fixture's signed-in user.
+    let browser_user = browser_session(&headers).and_then(|id| inner.fixture().user(id).cloned());
+    // Not the users: a fixture of many users is large, and one is needed.
+    let fixture = inner.fixture().without_users();
     if get("client_id") != Some(fixture.client_id.as_str()) {
         return html_error("Unknown client_id.");
     }
@@ -136,7 +142,8 @@ async fn authorize(
         let pending = random_token(24);
         inner.pending.insert(pending.clone(), consent);
         let guild_name = guild_id.as_deref().and_then(|id| {
-            fixture
+            inner
+                .fixture()
                 .users
                 .iter()
                 .flat_map(|u| u.guilds.iter())
@@ -207,7 +214,7 @@ async fn authorize(
             ],
         );
     }
-    let Some(user) = fixture.signed_in_user().cloned() else {
+    let Some(user) = browser_user.or_else(|| inner.fixture().signed_in_user().cloned()) else {
         return html_error("Nobody is signed in to the stand-in (the fixture has no users).");
     };
     let request = AuthorizeRequest {
@@ -341,6 +348,20 @@ fn finish_bot_invite(shared: &Shared, consent: PendingConsent) -> Response {
         ))
         .into_response(),
     }
+}
+
+/// The stand-in's browser session cookie: the id of the user signed in to
+/// "Discord" in that browser, so that many browsers (a load test) can sign
+/// in as many users at once.
+pub const SESSION_COOKIE: &str = "standin_user";
+
+fn browser_session(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
 }
 
 #[cfg(test)]

@@ -243,6 +243,20 @@ impl Fixture {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Everything but the users.
+    pub(crate) fn without_users(&self) -> Fixture {
+        Fixture {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            application_name: self.application_name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            auto_approve: self.auto_approve,
+            users: Vec::new(),
+            default_user: self.default_user.clone(),
+            access_token_lifetime: self.access_token_lifetime,
+        }
+    }
+
     /// A user by id.
     pub fn user(&self, id: &str) -> Option<&FixtureUser> {
         self.users.iter().find(|u| u.id == id)

@@ -39,6 +39,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use authorize::SESSION_COOKIE as BROWSER_SESSION_COOKIE;
 pub use faults::Fault;
 pub use fixture::{Fixture, FixtureGuild, FixtureUser};
 pub use state::RecordedRequest;

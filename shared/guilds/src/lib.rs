@@ -6,5 +6,8 @@ mod cache;
 mod listing;
 mod view;
 
-pub use listing::{CacheStats, GuildListing, Listing, ListingConfig, ListingError, OAUTH_NAME};
+pub use listing::{
+    CacheStats, DEFAULT_CACHE_MAX_BYTES, GuildListing, Listing, ListingConfig, ListingError,
+    OAUTH_NAME,
+};
 pub use view::GuildView;

@@ -15,12 +15,16 @@ use crate::view::{self, GuildView};
 /// The `oauth_name` Guildhall's Discord accounts are stored under.
 pub const OAUTH_NAME: &str = "discord";
 
+/// The guild cache's default budget: about 2,400 users in 50 guilds each.
+pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 << 20;
+
 #[derive(Debug, Clone)]
 pub struct ListingConfig {
     /// `GUILD_CACHE_TTL_SECONDS`; zero turns the cache off.
     pub cache_ttl: Duration,
-    /// At most this many users' lists are kept in memory.
-    pub cache_capacity: usize,
+    /// `GUILD_CACHE_MAX_BYTES`: the most the cached lists (and the views
+    /// built from them) may take in memory, estimated.
+    pub cache_max_bytes: u64,
     /// `BOT_INVITE_PERMISSIONS`, put in invite links.
     pub invite_permissions: u64,
     /// A token expiring within this margin is refreshed before use.
@@ -44,7 +48,7 @@ impl Default for ListingConfig {
     fn default() -> Self {
         ListingConfig {
             cache_ttl: Duration::from_secs(60),
-            cache_capacity: 10_000,
+            cache_max_bytes: DEFAULT_CACHE_MAX_BYTES,
             invite_permissions: 0,
             refresh_margin: Duration::from_secs(60),
             presence_ttl: Duration::from_secs(2),
@@ -140,7 +144,7 @@ impl GuildListing {
     pub fn new(store: Store, discord: DiscordClient, config: ListingConfig) -> Self {
         GuildListing {
             inner: Arc::new(Inner {
-                cache: GuildCache::new(config.cache_ttl, config.cache_capacity),
+                cache: GuildCache::new(config.cache_ttl, config.cache_max_bytes),
                 store,
                 discord,
                 config,
