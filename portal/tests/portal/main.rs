@@ -6,6 +6,7 @@ mod common;
 
 mod adopt;
 mod browser;
+mod database_outage;
 mod deployment;
 mod guild_admin;
 mod hardening;
