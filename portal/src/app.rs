@@ -109,6 +109,7 @@ async fn not_found() -> PortalError {
 pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
     let options = ConnectOptions {
         retry_for: database.connect_retry,
+        acquire_timeout: database.acquire_timeout,
         ..ConnectOptions::default()
     };
     let store = Store::connect(database.url.expose(), &options).await?;

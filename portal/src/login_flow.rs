@@ -233,7 +233,7 @@ async fn link_user(
         .await
         .map_err(|e| match e {
             StoreError::UserAlreadyExists => refused(app, PortalError::UserAlreadyExists),
-            other => PortalError::Store(other),
+            other => other.into(),
         })?;
     Span::current().record("user", user.id);
     if !user.is_active {

@@ -60,12 +60,7 @@ async fn login_until_callback(app: &TestApp, browser: &reqwest::Client) -> Strin
 }
 
 fn retry_after(r: &reqwest::Response) -> Option<u64> {
-    r.headers()
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
+    r.headers().get("retry-after")?.to_str().ok()?.parse().ok()
 }
 
 /// A browser route during the outage: the 503 page.
@@ -140,7 +135,11 @@ async fn server_goes_away(backend: Backend) {
         .unwrap();
     assert_eq!(logout.status(), 503, "browser logout");
     // Starting a login needs no database: the state is signed, not stored.
-    let start = other.get(app.url("/discord/login")).send().await.unwrap();
+    let start = client()
+        .get(app.url("/discord/login"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(start.status(), 302, "login start");
     // The callback checks its state against the database before it spends
     // the code: refused, the code is still good.
