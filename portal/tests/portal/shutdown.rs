@@ -199,6 +199,7 @@ async fn sigterm_lets_an_inflight_login_finish_then_exits_zero() {
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
     let log = portal.rest_of_log();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");
 }
 
@@ -228,6 +229,7 @@ async fn a_request_that_will_not_finish_does_not_hold_the_exit() {
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
     let log = portal.rest_of_log();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");
     assert!(log.contains("shutdown grace"), "the cut is logged:\n{log}");
     // The connection was dropped, not answered.
@@ -259,6 +261,7 @@ async fn sigterm_while_waiting_for_the_database_at_start_up_exits_zero() {
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
     let log = portal.rest_of_log();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");
 }
 
