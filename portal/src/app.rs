@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::{DatabaseConfig, PortalConfig};
 use crate::error::PortalError;
 use crate::routes::{self, api};
+use crate::shutdown::Shutdown;
 use crate::{AppState, middleware};
 
 pub fn router(app: AppState) -> Router {
@@ -106,12 +107,18 @@ async fn not_found() -> PortalError {
     PortalError::NotFound
 }
 
-pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
+/// Connects (retrying for `DATABASE_CONNECT_RETRY_SECONDS`), no migrations.
+async fn connect(database: &DatabaseConfig) -> Result<Store, PortalError> {
     let options = ConnectOptions {
         retry_for: database.connect_retry,
+        acquire_timeout: database.acquire_timeout,
         ..ConnectOptions::default()
     };
-    let store = Store::connect(database.url.expose(), &options).await?;
+    Ok(Store::connect(database.url.expose(), &options).await?)
+}
+
+pub(crate) async fn connect_store(database: &DatabaseConfig) -> Result<Store, PortalError> {
+    let store = connect(database).await?;
     store.migrate().await?;
     Ok(store)
 }
@@ -139,13 +146,31 @@ impl RunningPortal {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish.
+    /// Stops accepting connections (the listener is closed: new ones are
+    /// refused) and lets the requests and logins under way finish within
+    /// `SHUTDOWN_GRACE_SECONDS`; past it, stops waiting for them.
     pub async fn shutdown(mut self) {
+        let grace = self.app.config.server.shutdown_grace;
         self.pruner.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = (&mut self.task).await;
+        let logins = self.app.logins.clone();
+        logins.close();
+        let drained = tokio::time::timeout(grace, async {
+            let _ = (&mut self.task).await;
+            // A login whose browser went away runs on in its own task.
+            logins.wait().await;
+        })
+        .await;
+        if drained.is_err() {
+            self.task.abort();
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                logins_under_way = logins.len(),
+                "shutdown grace over: requests still under way are cut"
+            );
+        }
     }
 
     pub async fn wait(self) -> Result<(), PortalError> {
@@ -161,9 +186,17 @@ pub async fn start(
     config: PortalConfig,
     listener: TcpListener,
 ) -> Result<RunningPortal, PortalError> {
-    let store = connect_store(&config.database)
-        .await?
-        .with_token_key(config.token_encryption.key.as_ref());
+    let store = connect_store(&config.database).await?;
+    serve(config, store, listener)
+}
+
+/// Serves on `listener` with a migrated `store`.
+fn serve(
+    config: PortalConfig,
+    store: Store,
+    listener: TcpListener,
+) -> Result<RunningPortal, PortalError> {
+    let store = store.with_token_key(config.token_encryption.key.as_ref());
     let app = AppState::new(config, store)?;
     let addr = listener.local_addr()?;
     let routes = router(app.clone());
@@ -211,8 +244,16 @@ async fn prune_audit_log(store: Store) {
     }
 }
 
-/// The binary's main loop: serve until SIGTERM or Ctrl-C.
+/// How long the pool may take to close at exit: connections a cut request
+/// still holds are not waited for.
+const POOL_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The binary's main loop: serve until SIGTERM or Ctrl-C, which at any
+/// moment, start-up included, ends it with `Ok` within
+/// `SHUTDOWN_GRACE_SECONDS` and a second.
 pub async fn run(mut config: PortalConfig) -> Result<(), PortalError> {
+    let shutdown = Shutdown::listen()
+        .map_err(|e| PortalError::startup("installing the SIGTERM handler", e))?;
     let bind = config.server.bind;
     let listener = TcpListener::bind(bind)
         .await
@@ -224,14 +265,37 @@ pub async fn run(mut config: PortalConfig) -> Result<(), PortalError> {
         None
     };
     let public_url = config.server.public_url.clone();
-    let portal = start(config, listener).await?;
+    let store = tokio::select! {
+        store = connect(&config.database) => store?,
+        () = shutdown.requested() => {
+            tracing::info!("stopped while waiting for the database");
+            return Ok(());
+        }
+    };
+    // Not cut short: a migration stopped half-way (MySQL's DDL is not
+    // transactional) costs more than the moment it takes.
+    store.migrate().await?;
+    if shutdown.is_requested() {
+        tracing::info!("stopped during start-up");
+        store.close().await;
+        return Ok(());
+    }
+    let portal = serve(config, store, listener)?;
     tracing::info!(addr = %portal.addr, backend = portal.app.store.backend().name(), "portal listening; open {public_url}");
     if let Some((_, fixture)) = &demo {
         crate::demo::seed_bot_presence(&portal.app.store, fixture).await?;
         println!("Guildhall demo running: open {public_url} in your browser (Ctrl-C to stop)");
     }
-    telemetry::shutdown_signal().await;
+    shutdown.requested().await;
     tracing::info!("shutting down");
+    let store = portal.app.store.clone();
     portal.shutdown().await;
+    if tokio::time::timeout(POOL_CLOSE_WAIT, store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still held at exit were dropped");
+    }
+    tracing::info!("stopped");
     Ok(())
 }

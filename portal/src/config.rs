@@ -23,6 +23,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
 /// The rendered-page cache's default budget: a page of 50 guilds is about
 /// 30 kB, so some 500 users' pages.
+/// Leaves room, inside the 8 s a process manager is commonly told to wait
+/// (compose's `stop_grace_period` here is 10 s), for closing the database
+/// pool and exiting.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
+/// A healthy pool hands out a connection in milliseconds; three seconds
+/// of waiting means the database is down or saturated.
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_PAGE_CACHE_MAX_BYTES: u64 = 16 << 20;
 /// The session users' default budget: about 30,000 users (a row is about
 /// 500 bytes with the cache's own).
@@ -111,6 +118,9 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// `METRICS_TOKEN`: when set, `/metrics` wants it as a Bearer token.
     pub metrics_token: Option<Secret>,
+    /// `SHUTDOWN_GRACE_SECONDS`: after SIGTERM, how long requests and
+    /// logins under way may take to finish before the process exits anyway.
+    pub shutdown_grace: Duration,
 }
 
 impl ServerConfig {
@@ -143,6 +153,7 @@ impl ServerConfig {
                 .positive_seconds("REQUEST_TIMEOUT_SECONDS", Duration::from_secs(30))?,
             body_limit,
             metrics_token: env.secret("METRICS_TOKEN"),
+            shutdown_grace: env.seconds("SHUTDOWN_GRACE_SECONDS", DEFAULT_SHUTDOWN_GRACE)?,
         })
     }
 
@@ -163,6 +174,11 @@ pub struct DatabaseConfig {
     pub url: Secret,
     /// How long start-up keeps retrying a database that does not answer yet.
     pub connect_retry: Duration,
+    /// `DATABASE_ACQUIRE_TIMEOUT_SECONDS`: how long a request waits for a
+    /// pooled connection (or, with the database down, for a new one) before
+    /// it is answered 503. Short, so that requests do not pile up behind an
+    /// outage.
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseConfig {
@@ -181,6 +197,10 @@ impl DatabaseConfig {
             url: Secret::new(url),
             connect_retry: env
                 .seconds("DATABASE_CONNECT_RETRY_SECONDS", Duration::from_secs(30))?,
+            acquire_timeout: env.positive_seconds(
+                "DATABASE_ACQUIRE_TIMEOUT_SECONDS",
+                DEFAULT_DATABASE_ACQUIRE_TIMEOUT,
+            )?,
         })
     }
 }
@@ -418,6 +438,8 @@ mod tests {
     fn defaults() {
         let c = PortalConfig::from_env(&full(), false).unwrap();
         assert_eq!(c.database.url.expose(), DEFAULT_DATABASE_URL);
+        assert_eq!(c.database.acquire_timeout, Duration::from_secs(3));
+        assert_eq!(c.server.shutdown_grace, Duration::from_secs(6));
         assert_eq!(c.server.bind.to_string(), "127.0.0.1:8000");
         assert_eq!(
             c.server.redirect_uri(),
@@ -496,6 +518,8 @@ mod tests {
             ("GUILD_CACHE_MAX_BYTES", "64MB"),
             ("PAGE_CACHE_MAX_BYTES", "-1"),
             ("USER_CACHE_MAX_BYTES", "lots"),
+            ("DATABASE_ACQUIRE_TIMEOUT_SECONDS", "0"),
+            ("SHUTDOWN_GRACE_SECONDS", "soon"),
         ] {
             let mut env = full();
             env.set(name, value);

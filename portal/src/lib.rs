@@ -22,6 +22,7 @@ pub mod page_cache;
 pub mod pages;
 pub mod routes;
 pub mod session;
+pub mod shutdown;
 pub mod signing_keys;
 pub mod signing_secrets;
 pub mod state;

@@ -7,12 +7,13 @@
 //! and that the state was not used before (recorded in the database, so
 //! every replica refuses a replay). Each refusal is counted in `/metrics`.
 
+use axum::http::HeaderMap;
 use chrono::Utc;
 use discord::{AuthorizeRequest, DiscordError, DiscordUser, OAuthToken};
 use settings::Secret;
 use store::{CallbackOutcome, OAuthCallback, Profile, StoreError, User};
-use tracing::Span;
 use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use crate::AppState;
 use crate::error::{Chain, IntoInternal, PortalError};
@@ -79,6 +80,29 @@ pub fn start(
         csrftoken: new.csrftoken,
         code_verifier: new.code_verifier,
     })
+}
+
+/// [`complete`], in a task of its own that `app.logins` tracks. Once the
+/// state is consumed, the code is spent: the user and the session must then
+/// be written whatever becomes of the request. A request's future is
+/// dropped when its browser goes away (or the server is stopped), which
+/// would stop a login in place, code spent and nothing written; a task is
+/// not, and shutdown waits for these within its grace.
+pub async fn complete_detached(
+    app: &AppState,
+    params: CallbackParams,
+    headers: HeaderMap,
+    redirect_uri: String,
+) -> Result<LoggedIn, PortalError> {
+    let task_app = app.clone();
+    let login = async move {
+        let cookies = LoginCookies::read(&headers);
+        complete(&task_app, &params, cookies, &redirect_uri).await
+    };
+    app.logins
+        .spawn(login.instrument(Span::current()))
+        .await
+        .internal("finishing a login")?
 }
 
 /// The callback: Discord sent the browser back with a code (or an error).
@@ -233,7 +257,7 @@ async fn link_user(
         .await
         .map_err(|e| match e {
             StoreError::UserAlreadyExists => refused(app, PortalError::UserAlreadyExists),
-            other => PortalError::Store(other),
+            other => other.into(),
         })?;
     Span::current().record("user", user.id);
     if !user.is_active {

@@ -59,6 +59,9 @@ pub struct Services {
     pub page_cache: PageCache,
     /// Logins per client address; `None` when `LOGIN_RATE_LIMIT_PER_MINUTE=0`.
     pub login_limiter: Option<LoginLimiter>,
+    /// Login callbacks under way, each in a task of its own: a browser that
+    /// goes away does not cancel one half-way, and shutdown waits for them.
+    pub logins: tokio_util::task::TaskTracker,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
                 &config.session.oauth_state_previous,
             ),
             login_limiter: config.login.rate_limit.map(LoginLimiter::new),
+            logins: tokio_util::task::TaskTracker::new(),
             config,
             store,
             discord,

@@ -137,10 +137,29 @@ pub enum PortalError {
         #[source]
         source: BoxError,
     },
+    /// The database cannot serve now (unreachable, pool timed out, shutting
+    /// down, locked): a retry shortly may succeed. Made by `From<StoreError>`
+    /// for every error [`store::StoreError::is_unavailable`] accepts.
+    #[error("the database is unavailable")]
+    DatabaseUnavailable(#[source] store::StoreError),
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(store::StoreError),
     #[error("I/O error")]
     Io(#[from] std::io::Error),
+}
+
+/// What the database-unavailable answer asks clients to wait, in seconds: a
+/// restarting server or a failover takes a few.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 5;
+
+impl From<store::StoreError> for PortalError {
+    fn from(e: store::StoreError) -> Self {
+        if e.is_unavailable() {
+            PortalError::DatabaseUnavailable(e)
+        } else {
+            PortalError::Store(e)
+        }
+    }
 }
 
 /// `.internal("what we were doing")` on any fallible result: the one way a
@@ -191,6 +210,7 @@ impl PortalError {
             RequestTimeout => StatusCode::SERVICE_UNAVAILABLE,
             DiscordUnavailable(_) => StatusCode::BAD_GATEWAY,
             TokenRefreshPending(_) => StatusCode::SERVICE_UNAVAILABLE,
+            DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             NotFound => StatusCode::NOT_FOUND,
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -231,6 +251,7 @@ impl PortalError {
             RequestTimeout => "REQUEST_TIMEOUT",
             DiscordUnavailable(_) => "DISCORD_UNAVAILABLE",
             TokenRefreshPending(_) => "DISCORD_TOKEN_REFRESH_PENDING",
+            DatabaseUnavailable(_) => "SERVICE_UNAVAILABLE",
             NotFound => "Not Found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "Internal Server Error",
         })
@@ -277,6 +298,7 @@ impl PortalError {
             RateLimited { .. } => "discord_rate_limited",
             DiscordUnavailable(_) => "discord_unavailable",
             TokenRefreshPending(_) => "discord_token_refresh_pending",
+            DatabaseUnavailable(_) => "database_unavailable",
             NotFound => "not_found",
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => "internal",
         }
@@ -299,7 +321,7 @@ impl From<ListingError> for PortalError {
                 context: "refreshing the Discord token",
                 source: e.into(),
             },
-            ListingError::Store(s) => PortalError::Store(s),
+            ListingError::Store(s) => s.into(),
         }
     }
 }
@@ -329,6 +351,12 @@ impl IntoResponse for PortalError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let PortalError::DatabaseUnavailable(_) = &self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(DATABASE_RETRY_AFTER_SECS),
+            );
         }
         if let PortalError::TokenRefreshPending(_) = &self {
             // The lease it waited for has expired by now: a retry takes it.
@@ -443,6 +471,11 @@ mod tests {
                 503,
                 "DISCORD_TOKEN_REFRESH_PENDING",
             ),
+            (
+                DatabaseUnavailable(store::StoreError::Contention(8)),
+                503,
+                "SERVICE_UNAVAILABLE",
+            ),
             (NotFound, 404, "Not Found"),
             (
                 Err::<(), _>(std::fmt::Error)
@@ -497,6 +530,7 @@ mod tests {
                 | RequestTimeout
                 | DiscordUnavailable(_)
                 | TokenRefreshPending(_)
+                | DatabaseUnavailable(_)
                 | NotFound
                 | Internal { .. }
                 | Startup { .. }

@@ -26,6 +26,9 @@ pub struct ErrorPage {
     pub to_login: bool,
     /// The session must be dropped too (its Discord authorization is gone).
     pub clear_session: bool,
+    /// The same request will likely succeed shortly: the page offers to
+    /// make it again, keeping the person where they were.
+    pub retry_here: bool,
 }
 
 impl ErrorPage {
@@ -54,6 +57,7 @@ impl PortalError {
                 | PortalError::TooManyLoginAttempts { retry_after } => {
                     Some(PortalError::retry_after_secs(*retry_after))
                 }
+                PortalError::DatabaseUnavailable(_) => Some(super::DATABASE_RETRY_AFTER_SECS),
                 _ => None,
             },
             code: self.detail(),
@@ -62,6 +66,7 @@ impl PortalError {
                 PortalError::Unauthorized | PortalError::ReauthRequired
             ),
             clear_session: matches!(self, PortalError::ReauthRequired),
+            retry_here: matches!(self, PortalError::DatabaseUnavailable(_)),
         }
     }
 
@@ -124,6 +129,10 @@ impl PortalError {
             TokenRefreshPending(_) => (
                 "error-refresh-pending-title",
                 "error-refresh-pending-message",
+            ),
+            DatabaseUnavailable(_) => (
+                "error-database-unavailable-title",
+                "error-database-unavailable-message",
             ),
             NotFound => ("error-not-found-title", "error-not-found-message"),
             Internal { .. } | Startup { .. } | Store(_) | Io(_) => {

@@ -3,7 +3,7 @@
 //! here. The API (`/api/…`) keeps its JSON.
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -31,6 +31,9 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
         .unwrap_or_else(|| {
             RequestLanguage::from_request(request.method(), request.uri(), request.headers())
         });
+    // A page can offer to make the same request again only if following a
+    // link makes it.
+    let repeatable = matches!(*request.method(), Method::GET | Method::HEAD);
     let response = next.run(request).await;
     let Some(RequestError(error)) = response.extensions().get::<RequestError>() else {
         return response;
@@ -39,7 +42,7 @@ pub async fn error_pages(State(app): State<AppState>, request: Request, next: Ne
     if page.to_login {
         return to_login(&app, &page, &here);
     }
-    let mut rendered = render_page(&app, &language, page);
+    let mut rendered = render_page(&app, &language, page, repeatable);
     // Keep headers the handler set (Retry-After, cleared cookies, the
     // scheme a 401 wants).
     for (name, value) in response.headers() {
@@ -75,10 +78,18 @@ fn to_login(app: &AppState, page: &ErrorPage, here: &str) -> Response {
     redirect
 }
 
-fn render_page(app: &AppState, language: &RequestLanguage, page: ErrorPage) -> Response {
+fn render_page(
+    app: &AppState,
+    language: &RequestLanguage,
+    page: ErrorPage,
+    repeatable: bool,
+) -> Response {
     let language = &language.for_error_page();
     let lang = language.resolve();
     let (action_url, action_label) = match page.status {
+        // An empty link is the address the browser is at: the page need not
+        // repeat it (a login callback's carries its one-time code).
+        _ if page.retry_here && repeatable => ("", "error-try-again"),
         StatusCode::BAD_REQUEST => ("/", "error-back-to-sign-in"),
         _ => ("/discord/guilds", "error-back-to-servers"),
     };

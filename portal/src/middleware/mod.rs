@@ -46,7 +46,7 @@ pub fn apply(routes: Router<AppState>, app: &AppState) -> Router<AppState> {
             server.request_timeout,
         ))
         .layer(from_fn(layer_errors::layer_errors))
-        .layer(from_fn(error_log::error_log))
+        .layer(from_fn_with_state(app.clone(), error_log::error_log))
         .layer(from_fn_with_state(app.clone(), error_pages::error_pages))
         .layer(from_fn_with_state(app.clone(), crate::language::language))
         .layer(from_fn_with_state(

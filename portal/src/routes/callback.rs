@@ -7,20 +7,15 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 use crate::error::{IntoInternal, PortalError};
 use crate::login_flow::{self, CallbackParams};
-use crate::session::cookies::{LoginCookies, login_cookies};
+use crate::session::cookies::login_cookies;
 
 pub async fn discord_callback(
     State(app): State<AppState>,
     headers: HeaderMap,
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, PortalError> {
-    let logged_in = login_flow::complete(
-        &app,
-        &params,
-        LoginCookies::read(&headers),
-        &app.config.server.redirect_uri(),
-    )
-    .await?;
+    let redirect_uri = app.config.server.redirect_uri();
+    let logged_in = login_flow::complete_detached(&app, params, headers, redirect_uri).await?;
     let mut out = login_cookies(&app.config.session, &logged_in.session)?;
     out.insert(
         header::LOCATION,

@@ -6,6 +6,7 @@ mod common;
 
 mod adopt;
 mod browser;
+mod database_outage;
 mod deployment;
 mod guild_admin;
 mod hardening;
@@ -18,5 +19,6 @@ mod refresh_across_replicas;
 mod secret_rotation;
 mod sessions_and_pages;
 mod sessions_revocation;
+mod shutdown;
 mod startup;
 mod tokens_at_rest;

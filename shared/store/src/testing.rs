@@ -18,6 +18,7 @@ use sqlx::{ConnectOptions as _, Connection, Executor};
 
 use crate::{Backend, ConnectOptions, Store};
 
+pub mod outage;
 pub mod raw;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";

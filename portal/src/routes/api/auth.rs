@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::AppState;
 use crate::error::PortalError;
 use crate::login_flow::{self, CallbackParams, DEFAULT_SCOPES};
-use crate::session::cookies::{LoginCookies, login_cookies, login_start_cookies};
+use crate::session::cookies::{login_cookies, login_start_cookies};
 
 pub const CALLBACK_PATH: &str = "/api/v1/auth/discord/cookie/callback";
 
@@ -53,13 +53,8 @@ pub async fn callback(
     headers: HeaderMap,
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, PortalError> {
-    let logged_in = login_flow::complete(
-        &app,
-        &params,
-        LoginCookies::read(&headers),
-        &redirect_uri(&app),
-    )
-    .await?;
+    let logged_in =
+        login_flow::complete_detached(&app, params, headers, redirect_uri(&app)).await?;
     Ok((
         StatusCode::NO_CONTENT,
         login_cookies(&app.config.session, &logged_in.session)?,

@@ -63,3 +63,9 @@ error-too-large-title = Request too large
 error-too-large-message = The request was larger than Guildhall accepts, so nothing was done.
 error-timeout-title = This is taking too long
 error-timeout-message = Guildhall could not answer in time (Discord may be slow). Please try again in a moment.
+error-database-unavailable-title = Briefly unavailable
+error-database-unavailable-message = Guildhall is briefly unavailable: its database is not answering. Please try again in { $seconds ->
+        [one] { $seconds } second
+       *[other] { $seconds } seconds
+    }.
+error-try-again = Try again

@@ -57,3 +57,6 @@ error-too-large-title = 요청이 너무 커요
 error-too-large-message = 요청이 Guildhall이 받을 수 있는 크기보다 커서 아무것도 처리하지 않았어요.
 error-timeout-title = 시간이 너무 오래 걸려요
 error-timeout-message = Guildhall이 제때 응답하지 못했어요(디스코드가 느릴 수 있어요). 잠시 뒤에 다시 시도해 주세요.
+error-database-unavailable-title = 잠시 이용할 수 없어요
+error-database-unavailable-message = 데이터베이스가 응답하지 않아 Guildhall을 잠시 이용할 수 없어요. { $seconds }초 뒤에 다시 시도해 주세요.
+error-try-again = 다시 시도
