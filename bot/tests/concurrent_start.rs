@@ -114,7 +114,12 @@ fn portal_addr(proc: &mut Proc) -> Option<String> {
     })
 }
 
-async fn one_round(portal: &std::path::Path, standin: &BotStandIn, db: &TestDatabase, dir: &std::path::Path) {
+async fn one_round(
+    portal: &std::path::Path,
+    standin: &BotStandIn,
+    db: &TestDatabase,
+    dir: &std::path::Path,
+) {
     let bot = PathBuf::from(env!("CARGO_BIN_EXE_bot"));
     let mut portal_cmd = command(portal, dir, &db.url);
     portal_cmd
@@ -145,7 +150,10 @@ async fn one_round(portal: &std::path::Path, standin: &BotStandIn, db: &TestData
                 continue;
             }
             if let Some(status) = proc.exited() {
-                panic!("{}", proc.failure(&format!("exited ({status}) on {:?}", db.backend)));
+                panic!(
+                    "{}",
+                    proc.failure(&format!("exited ({status}) on {:?}", db.backend))
+                );
             }
             up[i] = if i == 0 {
                 match portal_addr(proc) {
@@ -169,7 +177,10 @@ async fn one_round(portal: &std::path::Path, standin: &BotStandIn, db: &TestData
     // Still running once all are up: none fell over after its signal.
     for proc in &mut procs {
         if let Some(status) = proc.exited() {
-            panic!("{}", proc.failure(&format!("exited ({status}) after coming up")));
+            panic!(
+                "{}",
+                proc.failure(&format!("exited ({status}) after coming up"))
+            );
         }
     }
 }

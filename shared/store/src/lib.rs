@@ -27,6 +27,7 @@ mod oauth_states;
 mod password;
 mod refresh_leases;
 mod revoked_sessions;
+mod start_lock;
 mod token_cipher;
 mod token_conversion;
 mod users;
