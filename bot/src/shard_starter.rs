@@ -192,8 +192,10 @@ impl Fleet {
                 limit.remaining -= n as u64;
                 left -= n;
                 wave = later;
-                if left == 0 {
-                    break;
+                // The rest of this wave is in other buckets: it waits for
+                // the budget only, not for a window.
+                if left == 0 || !wave.is_empty() {
+                    continue;
                 }
                 // The next wave identifies a window after this one has.
                 match self.connected(now, &mut stop).await {
