@@ -1007,10 +1007,14 @@ fn growth_report(run: &Run, out: &mut String) {
             p.max_concurrency,
             p.ready_after
                 .map_or("skipped (--quick)".to_owned(), |d| format!(
-                    "{:.1} s",
+                    "{:.2} s",
                     d.as_secs_f64()
                 )),
-            p.refused,
+            if p.ready_after.is_some() {
+                p.refused.to_string()
+            } else {
+                "—".to_owned()
+            },
         );
     }
     let _ = writeln!(out, "\n## The replaced stack side by side\n");

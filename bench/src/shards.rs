@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use discord_standin::gateway::{BotFixture, BotStandIn};
+use discord_standin::gateway::{BotFixture, BotStandIn, SessionStartLimit};
 use store::Backend;
 use store::testing::TestDatabase;
 use tokio::process::{Child, Command};
@@ -201,12 +201,15 @@ pub async fn pacing(bins: &Path, dir: &Path, quick: bool) -> Res<Vec<PacingRun>>
             .await?
             .ok_or("no SQLite")?;
         db.store().await.close().await;
-        let mut fixture = BotFixture {
+        let fixture = BotFixture {
             recommended_shards: SHARDS,
             enforce_identify_limits: true,
+            session_start_limit: SessionStartLimit {
+                max_concurrency,
+                ..SessionStartLimit::default()
+            },
             ..BotFixture::default()
         };
-        fixture.session_start_limit.max_concurrency = max_concurrency;
         let standin = BotStandIn::start(fixture).await?;
         let log = std::fs::File::create(dir.join(format!("bot-pacing-{max_concurrency}.log")))?;
         let started = Instant::now();

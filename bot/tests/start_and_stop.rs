@@ -127,16 +127,17 @@ async fn start_bot(standin: &BotStandIn, db_url: &str, extra: &[(&str, &str)]) -
 }
 
 fn limited(max_concurrency: u64, remaining: u64, reset_after_ms: u64) -> BotFixture {
-    let mut fixture = BotFixture::default();
-    fixture.session_start_limit = SessionStartLimit {
-        total: 1000,
-        remaining,
-        reset_after_ms,
-        max_concurrency,
-    };
-    // Discord's rules, enforced: an IDENTIFY too early is refused.
-    fixture.enforce_identify_limits = true;
-    fixture
+    BotFixture {
+        session_start_limit: SessionStartLimit {
+            total: 1000,
+            remaining,
+            reset_after_ms,
+            max_concurrency,
+        },
+        // Discord's rules, enforced: an IDENTIFY too early is refused.
+        enforce_identify_limits: true,
+        ..BotFixture::default()
+    }
 }
 
 #[tokio::test]
