@@ -76,6 +76,7 @@ async fn stop_at(moment: Moment) {
         identifies(&standin) < 10,
         "{moment:?}: start-up was over before the signal"
     );
+    let at_signal = identifies(&standin);
     let term = Command::new("kill")
         .args(["-TERM", &child.0.id().to_string()])
         .status()
@@ -93,15 +94,20 @@ async fn stop_at(moment: Moment) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{moment:?}: {status:?}");
-    // Stopped means stopped: no shard started after the signal.
+    // Stopped means stopped: no shard started after the signal (one whose
+    // connection was being opened at that moment may still identify).
     let at_exit = identifies(&standin);
-    assert!(at_exit < 10, "{moment:?}: {at_exit} shards identified");
+    assert!(
+        at_exit <= at_signal + 1,
+        "{moment:?}: {at_signal} shards had identified at the signal, {at_exit} at exit"
+    );
     standin.shutdown().await;
     db.drop_database().await;
 }
 
 #[tokio::test]
 async fn sigterm_during_start_up_exits_cleanly_within_the_bound() {
+    // Each moment: exit 0 within EXIT_WITHIN of the signal.
     for moment in [
         Moment::FirstRequest,
         Moment::Identified(1),
