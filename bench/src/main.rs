@@ -486,6 +486,8 @@ struct Run {
     /// `Err` says why the replaced stack was not measured.
     peer: Result<peer::PeerRun, String>,
     shards: shards::ShardRun,
+    /// One process's 10 shards to READY, by `max_concurrency`.
+    pacing: Vec<shards::PacingRun>,
 }
 
 async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
@@ -668,6 +670,8 @@ async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
     let (bot_ready_kb, bot_guilds_kb, bot_hwm_kb) = bot_memory(bins, dir, &base).await?;
     // 12. The bot in many servers, shards over two processes.
     let shards = shards::run(bins, dir, quick, &base).await?;
+    // 13. Shard start-up paced by Discord's identify rules.
+    let pacing = shards::pacing(bins, dir, quick).await?;
     standin.shutdown().await;
 
     Ok(Run {
@@ -675,6 +679,7 @@ async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
         facts,
         peer,
         shards,
+        pacing,
         scenarios,
         startup_fresh,
         startup,
@@ -984,12 +989,34 @@ fn growth_report(run: &Run, out: &mut String) {
         "\nDiscord's identify limit: `/gateway/bot` reports `max_concurrency` 1 below \
          150,000 servers, so one IDENTIFY per 5 s across the whole bot: {} shards \
          need at least {} s between the first and the last IDENTIFY. The stand-in does \
-         not enforce it; serenity spaces one process's shards 5 s apart, so two \
-         processes identify in parallel (which real Discord would answer with a \
-         retry).",
+         not enforce it in this row; each process paces its own shards by \
+         `max_concurrency` buckets, but two processes do not coordinate, so they \
+         identify in parallel (which real Discord would answer with a retry).",
         b.shards,
         5 * b.shards.saturating_sub(1)
     );
+    let _ = writeln!(
+        out,
+        "\n| Shard start-up (one process, the stand-in enforcing Discord's identify rules) | max_concurrency | Start → every shard READY | IDENTIFYs refused |\n|---|---:|---:|---:|"
+    );
+    for p in &run.pacing {
+        let _ = writeln!(
+            out,
+            "| `bot`, SHARD_COUNT={} | {} | {} | {} |",
+            p.shards,
+            p.max_concurrency,
+            p.ready_after
+                .map_or("skipped (--quick)".to_owned(), |d| format!(
+                    "{:.2} s",
+                    d.as_secs_f64()
+                )),
+            if p.ready_after.is_some() {
+                p.refused.to_string()
+            } else {
+                "—".to_owned()
+            },
+        );
+    }
     let _ = writeln!(out, "\n## The replaced stack side by side\n");
     match &run.peer {
         Ok(peer) => {

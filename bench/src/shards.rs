@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use discord_standin::gateway::{BotFixture, BotStandIn};
+use discord_standin::gateway::{BotFixture, BotStandIn, SessionStartLimit};
 use store::Backend;
 use store::testing::TestDatabase;
 use tokio::process::{Child, Command};
@@ -167,4 +167,90 @@ pub async fn run(bins: &Path, dir: &Path, quick: bool, portal_url: &str) -> Res<
     standin.shutdown().await;
     db.drop_database().await;
     result
+}
+
+/// Time to every shard's READY for one process of 10 shards, under
+/// Discord's identify rules (the stand-in enforcing them), for a given
+/// `max_concurrency`.
+pub struct PacingRun {
+    pub max_concurrency: u64,
+    pub shards: u32,
+    /// `None`: skipped (`--quick` leaves out the slow one).
+    pub ready_after: Option<Duration>,
+    /// IDENTIFYs the stand-in refused as Discord would (must be 0).
+    pub refused: usize,
+}
+
+pub async fn pacing(bins: &Path, dir: &Path, quick: bool) -> Res<Vec<PacingRun>> {
+    const SHARDS: u32 = 10;
+    let mut runs = Vec::new();
+    for max_concurrency in [1u64, 16] {
+        if quick && max_concurrency == 1 {
+            println!(
+                "bench: SKIPPED shard pacing with max_concurrency 1 in --quick (10 shards take ~46 s; the full run measures it)"
+            );
+            runs.push(PacingRun {
+                max_concurrency,
+                shards: SHARDS,
+                ready_after: None,
+                refused: 0,
+            });
+            continue;
+        }
+        let db = TestDatabase::create(Backend::Sqlite)
+            .await?
+            .ok_or("no SQLite")?;
+        db.store().await.close().await;
+        let fixture = BotFixture {
+            recommended_shards: SHARDS,
+            enforce_identify_limits: true,
+            session_start_limit: SessionStartLimit {
+                max_concurrency,
+                ..SessionStartLimit::default()
+            },
+            ..BotFixture::default()
+        };
+        let standin = BotStandIn::start(fixture).await?;
+        let log = std::fs::File::create(dir.join(format!("bot-pacing-{max_concurrency}.log")))?;
+        let started = Instant::now();
+        let mut child = Command::new(bins.join("bot"))
+            .current_dir(dir)
+            .env_clear()
+            .env("DISCORD_BOT_TOKEN", BOT_TOKEN)
+            .env("DATABASE_URL", &db.url)
+            .env("DISCORD_PROXY_URL", standin.base_url())
+            .env("SHARD_COUNT", SHARDS.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()?;
+        let deadline = IDENTIFY_INTERVAL * (SHARDS + 12);
+        let ready = standin
+            .wait_until(deadline, |s| {
+                let ready = s.ready_shards();
+                (0..SHARDS).all(|id| ready.contains(&id))
+            })
+            .await;
+        let ready_after = started.elapsed();
+        let refused = standin.refused_identifies().len();
+        let _ = child.kill().await;
+        standin.shutdown().await;
+        db.drop_database().await;
+        if !ready {
+            return Err(format!(
+                "shard pacing (max_concurrency {max_concurrency}): not all ready within {} s; see {}/bot-pacing-{max_concurrency}.log",
+                deadline.as_secs(),
+                dir.display()
+            )
+            .into());
+        }
+        runs.push(PacingRun {
+            max_concurrency,
+            shards: SHARDS,
+            ready_after: Some(ready_after),
+            refused,
+        });
+    }
+    Ok(runs)
 }

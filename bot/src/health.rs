@@ -17,8 +17,9 @@ pub const BEAT_EVERY: Duration = Duration::from_secs(5);
 /// owns the event handlers, which shutdown waits to see dropped).
 pub type Runners = Arc<Mutex<HashMap<ShardId, ShardRunnerInfo>>>;
 
-/// The current client's runners; `None` between clients.
-pub type CurrentRunners = Arc<std::sync::Mutex<Option<Runners>>>;
+/// The runners of every started shard (each has its own manager, see
+/// `shard_starter`); empty between clients.
+pub type CurrentRunners = Arc<std::sync::Mutex<Vec<Runners>>>;
 
 pub fn spawn(path: PathBuf, current: CurrentRunners) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -27,7 +28,6 @@ pub fn spawn(path: PathBuf, current: CurrentRunners) -> JoinHandle<()> {
         loop {
             beat.tick().await;
             let runners = current.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let Some(runners) = runners else { continue };
             if !any_connected(&runners).await {
                 continue;
             }
@@ -49,10 +49,16 @@ pub fn spawn(path: PathBuf, current: CurrentRunners) -> JoinHandle<()> {
     })
 }
 
-async fn any_connected(runners: &Runners) -> bool {
-    runners
-        .lock()
-        .await
-        .values()
-        .any(|r| r.stage == ConnectionStage::Connected)
+async fn any_connected(all: &[Runners]) -> bool {
+    for runners in all {
+        if runners
+            .lock()
+            .await
+            .values()
+            .any(|r| r.stage == ConnectionStage::Connected)
+        {
+            return true;
+        }
+    }
+    false
 }

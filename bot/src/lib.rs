@@ -18,26 +18,32 @@ pub mod links;
 pub mod members_intent;
 pub mod presence;
 pub mod presence_writer;
+pub mod shard_starter;
 pub mod welcome;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serenity::all::{ClientBuilder, GatewayIntents, Http, HttpBuilder, ShardManager};
+use serenity::all::{EventHandler, GatewayIntents, Http, HttpBuilder};
 use store::{ConnectOptions, Store};
 use tokio::task::JoinHandle;
 
 use crate::channel_writer::ChannelWriter;
-use crate::config::{BotConfig, Sharding};
+use crate::config::BotConfig;
 use crate::error::BotError;
 use crate::guild_events::GuildEvents;
 use crate::guild_facts::Guilds;
 use crate::guild_settings::SettingsCache;
 use crate::handler::PresenceHandler;
-use crate::presence_writer::PresenceWriter;
+use crate::presence_writer::{PresenceWriter, WriterTask};
+use crate::shard_starter::Fleet;
 
-/// How long shutdown waits for queued presence writes to reach the store.
-const DRAIN_WRITES_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+/// From the stop signal to the end of [`RunningBot::shutdown`]: shards are
+/// closed (at most `shard_starter::CLOSE_WITHIN`), then queued store writes
+/// flushed until this deadline. Below Docker Compose's default 10 s stop
+/// grace period, so a deploy never ends in SIGKILL.
+pub const SHUTDOWN_WITHIN: Duration = Duration::from_millis(6500);
 
 /// `RUST_LOG` when unset: serenity and poise are chatty at info, and their
 /// debug output is not ours to vouch for (payloads); the bot's own lines never
@@ -146,50 +152,29 @@ pub fn intents(members: bool) -> GatewayIntents {
     }
 }
 
-pub async fn client(
-    config: &BotConfig,
-    shared: &Shared,
-    members: bool,
-) -> Result<serenity::Client, BotError> {
-    // serenity is built without its cache: the bot needs no guild, channel,
-    // user or message kept in memory (presence is decided from events, see
-    // `presence`; welcome messages need two fields, see `guild_facts`), and
-    // a cached guild cost ~20 kB: 2,500 guilds were 50 MB.
-    ClientBuilder::new_with_http(http(config), intents(members))
-        .framework(framework(config, shared.settings.clone()))
-        .event_handler_arc(shared.presence.clone())
-        .event_handler_arc(shared.guild_events.clone())
-        .await
-        .map_err(BotError::Discord)
+/// The event handlers every shard gets.
+fn handlers(shared: &Shared) -> Vec<Arc<dyn EventHandler>> {
+    vec![shared.presence.clone(), shared.guild_events.clone()]
 }
 
-/// The running client's shard manager, swapped when the client is
-/// replaced; shutdown takes it out.
+/// The running client's shards, swapped when the client is replaced;
+/// shutdown takes them out.
 #[derive(Default)]
 struct Gateway {
-    manager: Mutex<Option<Arc<ShardManager>>>,
-    /// Runners of the current manager, for the health file (which must not
-    /// hold the manager: it owns the handlers, whose drop ends the writers).
-    runners: Arc<Mutex<Option<health::Runners>>>,
+    fleet: Mutex<Option<Arc<Fleet>>>,
+    /// Runners of the started shards, for the health file (which must not
+    /// hold the managers: they own the handlers).
+    runners: health::CurrentRunners,
     stopping: AtomicBool,
 }
 
 impl Gateway {
-    fn set(&self, manager: Option<Arc<ShardManager>>) {
-        *self.runners.lock().unwrap_or_else(|p| p.into_inner()) =
-            manager.as_ref().map(|m| m.runners.clone());
-        *self.manager.lock().unwrap_or_else(|p| p.into_inner()) = manager;
+    fn set(&self, fleet: Option<Arc<Fleet>>) {
+        *self.fleet.lock().unwrap_or_else(|p| p.into_inner()) = fleet;
     }
 
-    fn take(&self) -> Option<Arc<ShardManager>> {
-        self.runners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        self.manager
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
+    fn take(&self) -> Option<Arc<Fleet>> {
+        self.fleet.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
@@ -198,18 +183,20 @@ pub struct RunningBot {
     pub store: Store,
     gateway: Arc<Gateway>,
     task: JoinHandle<Result<(), BotError>>,
-    writes: JoinHandle<()>,
+    writes: WriterTask,
     channel_writes: JoinHandle<()>,
     poller: JoinHandle<()>,
     heartbeat: Option<JoinHandle<()>>,
 }
 
 impl RunningBot {
-    /// Closes every shard's connection, then waits for the client to stop.
+    /// Stops starting shards, closes the started ones, then writes what
+    /// is queued — all within [`SHUTDOWN_WITHIN`] of the call.
     pub async fn shutdown(self) -> Result<(), BotError> {
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_WITHIN;
         let RunningBot {
             gateway,
-            task,
+            mut task,
             writes,
             channel_writes,
             poller,
@@ -221,21 +208,32 @@ impl RunningBot {
         }
         poller.abort();
         gateway.stopping.store(true, Ordering::SeqCst);
-        if let Some(manager) = gateway.take() {
-            manager.shutdown_all().await;
+        if let Some(fleet) = gateway.take() {
+            fleet.close().await;
         }
-        let stopped = task.await?;
-        // The clients and their handlers are gone: what was queued is
-        // written, then the writers end.
-        let drained = async {
-            let _ = writes.await;
-            let _ = channel_writes.await;
+        // The supervisor sees the stop at its next await; one building a
+        // client (a REST call) is not waited for.
+        let stopped = match tokio::time::timeout(Duration::from_secs(1), &mut task).await {
+            Ok(joined) => joined?,
+            Err(_) => {
+                task.abort();
+                Ok(())
+            }
         };
-        if tokio::time::timeout(DRAIN_WRITES_FOR, drained)
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        writes.finish(left).await;
+        // Channels are rebuilt from every GUILD_CREATE: not worth waiting
+        // past the deadline for.
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let mut channel_writes = channel_writes;
+        if tokio::time::timeout(left, &mut channel_writes)
             .await
             .is_err()
         {
-            tracing::warn!("store writes still pending at shutdown");
+            channel_writes.abort();
+            tracing::warn!(
+                "guild channel writes still queued at shutdown were dropped; the next GUILD_CREATE rebuilds them"
+            );
         }
         stopped
     }
@@ -243,22 +241,6 @@ impl RunningBot {
     /// Runs until the client stops by itself (fatal gateway error).
     pub async fn wait(&mut self) -> Result<(), BotError> {
         (&mut self.task).await?
-    }
-}
-
-async fn run_client(
-    mut client: serenity::Client,
-    sharding: &Sharding,
-) -> Result<(), serenity::Error> {
-    match sharding {
-        Sharding::Auto => client.start_autosharded().await,
-        // serenity 0.12 treats the end of this `Range` as inclusive
-        // (`init = end - start + 1`), so pass the last shard, not one past it.
-        Sharding::Range { range, total } => {
-            client
-                .start_shard_range(*range.start()..*range.end(), *total)
-                .await
-        }
     }
 }
 
@@ -273,15 +255,27 @@ async fn supervise(
     mut members: bool,
 ) -> Result<(), BotError> {
     loop {
-        let client = client(&config, &shared, members).await?;
-        gateway.set(Some(client.shard_manager.clone()));
-        // Shutdown may have looked for a manager just before this one was
-        // set: it would not have stopped this client.
+        let fleet = Arc::new(
+            Fleet::new(
+                &config,
+                handlers(&shared),
+                framework(&config, shared.settings.clone()),
+                intents(members),
+                gateway.runners.clone(),
+            )
+            .await?,
+        );
+        gateway.set(Some(fleet.clone()));
+        // Shutdown may have looked for a fleet just before this one was
+        // set: it would not have stopped it.
         if gateway.stopping.load(Ordering::SeqCst) {
             gateway.take();
             return Ok(());
         }
-        let result = run_client(client, &config.sharding).await;
+        let result = fleet.run(&config.sharding).await;
+        if result.is_err() {
+            fleet.close().await;
+        }
         gateway.take();
         match result {
             Err(e) if members && members_intent::is_disallowed(&e) => {

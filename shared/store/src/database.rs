@@ -9,6 +9,7 @@ use sqlx::sqlite::{
 };
 
 use crate::migrations::Embedded;
+use crate::start_lock::{self, StartLock};
 use crate::token_cipher::{TokenCipher, TokenKey};
 use crate::{StoreError, UrlError};
 
@@ -74,6 +75,9 @@ pub struct Store {
     pub(crate) db: Db,
     /// Seals OAuth tokens on the way in, when a key was given.
     pub(crate) cipher: Option<TokenCipher>,
+    /// SQLite's start-up lock file (see `start_lock`); `None` for other
+    /// backends and in-memory databases.
+    start_lock: Option<std::sync::Arc<std::path::Path>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -120,6 +124,7 @@ impl Store {
         options: &ConnectOptions,
     ) -> Result<Self, StoreError> {
         let bad_url = |e| StoreError::BadUrl(UrlError::Unparsable(e));
+        let mut start_lock = None;
         let db = match backend {
             Backend::Sqlite => {
                 let connect = SqliteConnectOptions::from_str(url)
@@ -138,12 +143,21 @@ impl Store {
                 } else {
                     options.max_connections.min(8)
                 };
+                start_lock = start_lock::sqlite_lock_path(url, connect.get_filename());
+                // The first connection switches a fresh file to WAL, which
+                // fails at once ("database is locked") while another process
+                // does the same: one process at a time.
+                let lock = match &start_lock {
+                    Some(path) => StartLock::file(path).await?,
+                    None => StartLock::None,
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
                     .acquire_timeout(options.acquire_timeout)
                     .connect_with(connect)
-                    .await?;
-                Db::Sqlite(pool)
+                    .await;
+                lock.release().await;
+                Db::Sqlite(pool?)
             }
             Backend::Postgres => {
                 let connect = PgConnectOptions::from_str(url).map_err(bad_url)?;
@@ -166,7 +180,11 @@ impl Store {
                 Db::MySql(pool)
             }
         };
-        Ok(Store { db, cipher: None })
+        Ok(Store {
+            db,
+            cipher: None,
+            start_lock: start_lock.map(std::sync::Arc::from),
+        })
     }
 
     /// With `key`, OAuth tokens are written encrypted from now on; rows in
@@ -192,11 +210,24 @@ impl Store {
     /// schema (fastapi-users'), which `portal adopt` takes over. Left to
     /// sqlx, the first migration would fail half-way with "table exists",
     /// after creating its bookkeeping table.
+    ///
+    /// Safe when several processes start together on one database: they
+    /// take turns (see `start_lock`), and those after the first find the
+    /// migrations applied.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        if self.holds_unadopted_schema().await? {
-            return Err(StoreError::NotAdopted);
+        let lock = match &self.start_lock {
+            Some(path) => StartLock::file(path).await?,
+            None => StartLock::server(&self.db).await?,
+        };
+        let result = async {
+            if self.holds_unadopted_schema().await? {
+                return Err(StoreError::NotAdopted);
+            }
+            self.run_migrations(Embedded::of(self.backend())).await
         }
-        self.run_migrations(Embedded::of(self.backend())).await
+        .await;
+        lock.release().await;
+        result
     }
 
     async fn holds_unadopted_schema(&self) -> Result<bool, StoreError> {
@@ -325,5 +356,41 @@ mod tests {
             "{err:?}"
         );
         assert!(err.to_string().starts_with("migrations failed: "), "{err}");
+    }
+
+    #[tokio::test]
+    async fn the_start_lock_keeps_the_adoption_guard() {
+        // A file database, so the guard runs under the lock file.
+        let path = std::env::temp_dir().join(format!("gh-guard-{}.db", std::process::id()));
+        let url = format!("sqlite://{}", path.display());
+        let store = Store::connect(&url, &ConnectOptions::default())
+            .await
+            .unwrap();
+        let Db::Sqlite(pool) = &store.db else {
+            unreachable!("a SQLite URL")
+        };
+        // fastapi-users' table, and no record of Guildhall's migrations.
+        sqlx::query("CREATE TABLE user (id INTEGER PRIMARY KEY, email TEXT)")
+            .execute(pool)
+            .await
+            .unwrap();
+        let err = store.migrate().await.unwrap_err();
+        assert!(matches!(err, StoreError::NotAdopted), "{err:?}");
+        let tables: Vec<String> =
+            sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        assert_eq!(tables, ["user"], "nothing changed");
+        // The lock was released: a second attempt is refused, not stuck.
+        let again = tokio::time::timeout(Duration::from_secs(30), store.migrate()).await;
+        assert!(
+            matches!(again, Ok(Err(StoreError::NotAdopted))),
+            "{again:?}"
+        );
+        store.close().await;
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

@@ -27,8 +27,10 @@ mod oauth_states;
 mod password;
 mod refresh_leases;
 mod revoked_sessions;
+mod start_lock;
 mod token_cipher;
 mod token_conversion;
+mod unreachable;
 mod users;
 
 #[cfg(feature = "testing")]

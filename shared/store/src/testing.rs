@@ -155,7 +155,7 @@ impl TestDatabase {
     pub async fn drop_database(self) {
         match self.backend {
             Backend::Sqlite => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", self.name));
                 }
             }

@@ -55,7 +55,43 @@ pub struct BotFixture {
     /// neither [`GATEWAY_GUILD_MEMBERS`] nor [`GATEWAY_GUILD_MEMBERS_LIMITED`],
     /// an IDENTIFY asking for GUILD_MEMBERS is closed with 4014.
     pub application_flags: u64,
+    /// `GET /gateway/bot`'s `session_start_limit` at start; every IDENTIFY
+    /// then uses one session start, as at Discord.
+    pub session_start_limit: SessionStartLimit,
+    /// Refuse IDENTIFYs beyond Discord's limits, as Discord does: more than
+    /// one per rate-limit bucket (`shard_id % max_concurrency`) within
+    /// [`IDENTIFY_WINDOW`], or with no session start `remaining`. Discord
+    /// answers the first with an Invalid Session (op 9); for the second it
+    /// may also reset the token — the stand-in answers op 9 too, and records
+    /// both ([`BotStandIn::refused_identifies`]). Off by default: most
+    /// tests start processes without pacing them.
+    pub enforce_identify_limits: bool,
 }
+
+/// Discord's `session_start_limit` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionStartLimit {
+    pub total: u64,
+    pub remaining: u64,
+    /// Milliseconds until `remaining` is back at `total`.
+    pub reset_after_ms: u64,
+    pub max_concurrency: u64,
+}
+
+impl Default for SessionStartLimit {
+    fn default() -> Self {
+        // A bot's usual limits: 1,000 starts a day, one IDENTIFY per 5 s.
+        SessionStartLimit {
+            total: 1000,
+            remaining: 999,
+            reset_after_ms: 14_400_000,
+            max_concurrency: 1,
+        }
+    }
+}
+
+/// Discord's identify rate limit window, per bucket.
+pub const IDENTIFY_WINDOW: Duration = Duration::from_secs(5);
 
 impl Default for BotFixture {
     fn default() -> Self {
@@ -67,6 +103,8 @@ impl Default for BotFixture {
             guild_channels: 0,
             guild_roles: 0,
             application_flags: 0,
+            session_start_limit: SessionStartLimit::default(),
+            enforce_identify_limits: false,
         }
     }
 }
@@ -184,6 +222,15 @@ pub(crate) struct GwInner {
     pub membership: HashMap<u64, bool>,
     /// Dispatched interactions: (id, token) → when, and whether answered.
     pub interactions: HashMap<(u64, String), (std::time::Instant, bool)>,
+    /// Every IDENTIFY: the shard, and when.
+    pub identifies: Vec<(u32, std::time::Instant)>,
+    /// IDENTIFYs refused for exceeding the limits (see `BotFixture`).
+    pub refused_identifies: Vec<u32>,
+    /// When the current session-start period began (its first IDENTIFY),
+    /// and how many starts it has used.
+    pub start_period: Option<(std::time::Instant, u64)>,
+    /// Whether a period has ended since start: `remaining` is then `total`.
+    pub limit_was_reset: bool,
 }
 
 /// Discord's deadline for an interaction's first answer.
@@ -216,6 +263,50 @@ impl GwInner {
                 .intents
                 .get(&shard)
                 .is_some_and(|i| i & INTENT_GUILD_MEMBERS != 0)
+    }
+
+    /// `remaining` and `reset_after` (ms) now, as `GET /gateway/bot` says.
+    pub fn session_budget(&mut self, now: std::time::Instant) -> (u64, u64) {
+        let limit = self.fixture.session_start_limit;
+        let period = Duration::from_millis(limit.reset_after_ms);
+        if let Some((began, _)) = self.start_period
+            && now.duration_since(began) >= period
+        {
+            self.start_period = None;
+            self.limit_was_reset = true;
+        }
+        let full = if self.limit_was_reset {
+            limit.total
+        } else {
+            limit.remaining
+        };
+        match self.start_period {
+            Some((began, used)) => (
+                full.saturating_sub(used),
+                (period.saturating_sub(now.duration_since(began))).as_millis() as u64,
+            ),
+            None => (full, limit.reset_after_ms),
+        }
+    }
+
+    /// Counts an IDENTIFY of `shard` against the limits; false when Discord
+    /// would refuse it (only when the fixture enforces them).
+    pub fn identify_allowed(&mut self, shard: u32, now: std::time::Instant) -> bool {
+        let (remaining, _) = self.session_budget(now);
+        let buckets = self.fixture.session_start_limit.max_concurrency.max(1);
+        let bucket_busy = self.identifies.iter().any(|(s, at)| {
+            u64::from(*s) % buckets == u64::from(shard) % buckets
+                && now.duration_since(*at) < IDENTIFY_WINDOW
+        });
+        self.identifies.push((shard, now));
+        let allowed = !self.fixture.enforce_identify_limits || (remaining > 0 && !bucket_busy);
+        if allowed {
+            let period = self.start_period.get_or_insert((now, 0));
+            period.1 += 1;
+        } else {
+            self.refused_identifies.push(shard);
+        }
+        allowed
     }
 
     pub fn next_snowflake(&mut self) -> u64 {
@@ -375,6 +466,18 @@ impl BotStandIn {
     /// Shards that identified and got their READY.
     pub fn ready_shards(&self) -> Vec<u32> {
         self.shared.lock().ready_sent.clone()
+    }
+
+    /// IDENTIFYs refused for exceeding Discord's limits (only recorded when
+    /// the fixture enforces them), by shard, in order.
+    pub fn refused_identifies(&self) -> Vec<u32> {
+        self.shared.lock().refused_identifies.clone()
+    }
+
+    /// Every IDENTIFY's shard and time, in order (for the bench's pacing
+    /// figures; tests assert on refusals, not on times).
+    pub fn identify_times(&self) -> Vec<(u32, std::time::Instant)> {
+        self.shared.lock().identifies.clone()
     }
 
     /// Shards whose RESUME was accepted (RESUMED sent), once per resume.

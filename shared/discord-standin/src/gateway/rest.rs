@@ -96,11 +96,19 @@ async fn gateway(State(ctx): State<Ctx>) -> Json<Value> {
 }
 
 async fn gateway_bot(State(ctx): State<Ctx>) -> Json<Value> {
-    let shards = ctx.shared.lock().fixture.recommended_shards;
+    let mut inner = ctx.shared.lock();
+    let shards = inner.fixture.recommended_shards;
+    let limit = inner.fixture.session_start_limit;
+    let (remaining, reset_after) = inner.session_budget(std::time::Instant::now());
     Json(json!({
         "url": ws_url(&ctx),
         "shards": shards,
-        "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1},
+        "session_start_limit": {
+            "total": limit.total,
+            "remaining": remaining,
+            "reset_after": reset_after,
+            "max_concurrency": limit.max_concurrency,
+        },
     }))
 }
 

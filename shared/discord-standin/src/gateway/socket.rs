@@ -64,6 +64,12 @@ pub(crate) async fn session(socket: WebSocket, shared: GwShared, resume_url: Str
                 let count = payload["d"]["shard"][1].as_u64().unwrap_or(1);
                 let intents = payload["d"]["intents"].as_u64().unwrap_or(0);
                 let mut inner = shared.lock();
+                // Beyond Discord's identify limits: Invalid Session, not
+                // resumable (the client identifies again later).
+                if !inner.identify_allowed(id, std::time::Instant::now()) {
+                    let _ = tx.send(Outgoing::Text(json!({"op": 9, "d": false}).to_string()));
+                    continue;
+                }
                 inner.intents.insert(id, intents);
                 // A privileged intent the application has not enabled: Discord
                 // closes the connection instead of sending READY.

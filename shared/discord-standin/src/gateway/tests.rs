@@ -353,3 +353,58 @@ async fn autocomplete_interactions_mark_the_focused_option() {
         json!([{"name": "name", "type": 3, "value": "ru"}])
     );
 }
+
+#[tokio::test]
+async fn identifies_beyond_discords_limits_get_invalid_session() {
+    // Two buckets, two session starts left in a period of an hour.
+    let fixture = BotFixture {
+        session_start_limit: super::SessionStartLimit {
+            total: 1000,
+            remaining: 2,
+            reset_after_ms: 3_600_000,
+            max_concurrency: 2,
+        },
+        enforce_identify_limits: true,
+        ..BotFixture::default()
+    };
+    let standin = BotStandIn::start(fixture).await.unwrap();
+    let url = standin.base_url() + "/api/v10/gateway/bot";
+    let limit = || {
+        let url = url.clone();
+        async move {
+            let body: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+            body["session_start_limit"].clone()
+        }
+    };
+    assert_eq!(limit().await["remaining"], 2);
+    assert_eq!(limit().await["max_concurrency"], 2);
+
+    let identified = |shard: u32| {
+        let standin = &standin;
+        async move {
+            let mut socket = connect(standin).await;
+            assert_eq!(next(&mut socket).await["op"], 10);
+            send(&mut socket, identify([shard, 4])).await;
+            let answer = next(&mut socket).await;
+            (
+                answer["op"].clone(),
+                answer["t"].clone(),
+                answer["d"].clone(),
+            )
+        }
+    };
+    // Shards 0 and 1 are in different buckets: both start.
+    assert_eq!(identified(0).await.1, "READY");
+    assert_eq!(identified(1).await.1, "READY");
+    assert_eq!(limit().await["remaining"], 0, "one start each");
+    // Shard 2 shares shard 0's bucket within 5 s, and no start is left.
+    let refused = identified(2).await;
+    assert_eq!(
+        (refused.0, refused.2),
+        (json!(9), json!(false)),
+        "Invalid Session"
+    );
+    assert_eq!(standin.refused_identifies(), [2]);
+    assert_eq!(standin.identify_times().len(), 3);
+    standin.shutdown().await;
+}
