@@ -153,7 +153,7 @@ async fn write(store: &Store, change: &PresenceChange, pending: &AtomicUsize, ou
                 }
                 return;
             }
-            Err(e) if e.means_database_unreachable() => {
+            Err(e) if e.is_unavailable() => {
                 if outage.since.is_none() {
                     outage.since = Some(std::time::Instant::now());
                     tracing::warn!(

@@ -6,13 +6,13 @@
 //! writes wait through a database outage.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use discord_standin::gateway::{BotFixture, BotStandIn, SessionStartLimit};
 use store::Backend;
 use store::testing::TestDatabase;
+use store::testing::outage::CuttableProxy;
 
 const TOKEN: &str = "MTIwMDAwMDAwMDAwMDAwMDAwMQ.GhXyZa.standin-token-not-a-secret-0123456789";
 /// For the moment to arrive (start-up itself has no deadline of its own).
@@ -213,64 +213,6 @@ async fn an_exhausted_session_budget_is_waited_for() {
     db.drop_database().await;
 }
 
-/// A TCP proxy in front of the database that the test can cut: live
-/// connections are reset and new ones closed at once, as when the
-/// database's host goes away; then it lets them through again.
-struct CuttableProxy {
-    addr: std::net::SocketAddr,
-    open: Arc<AtomicBool>,
-    live: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl CuttableProxy {
-    async fn start(target: String) -> CuttableProxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let open = Arc::new(AtomicBool::new(true));
-        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let (o, l) = (open.clone(), live.clone());
-        let task = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !o.load(Ordering::SeqCst) {
-                    continue; // dropped: closed at once
-                }
-                let target = target.clone();
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                l.lock().unwrap().push(relay.abort_handle());
-            }
-        });
-        CuttableProxy {
-            addr,
-            open,
-            live,
-            task,
-        }
-    }
-
-    fn cut(&self) {
-        self.open.store(false, Ordering::SeqCst);
-        for relay in self.live.lock().unwrap().drain(..) {
-            relay.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.open.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Drop for CuttableProxy {
-    fn drop(&mut self) {
-        self.cut();
-        self.task.abort();
-    }
-}
-
 /// Everything logged on this test's thread.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -293,6 +235,10 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 }
 
 impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
     fn count(&self, needle: &str) -> usize {
         String::from_utf8_lossy(&self.0.lock().unwrap())
             .matches(needle)
@@ -324,7 +270,8 @@ async fn wait_for_log(logs: &Captured, needle: &str, times: usize) {
     while logs.count(needle) < times {
         assert!(
             Instant::now() < deadline,
-            "never logged {needle:?} {times}×"
+            "never logged {needle:?} {times}×; the log:\n{}",
+            logs.text()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -349,16 +296,12 @@ async fn presence_writes_wait_through_a_database_outage_in_order() {
             .finish(),
     );
     let store = db.store().await; // migrated, on the real port
-    let mut url = url::Url::parse(&db.url).unwrap();
-    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = CuttableProxy::start(target).await;
-    url.set_port(Some(proxy.addr.port())).unwrap();
-    url.set_host(Some("127.0.0.1")).unwrap();
+    let (proxy, url) = CuttableProxy::in_front_of(&db.url).await.unwrap();
 
     let mut fixture = BotFixture::default();
     fixture.ready_guilds.insert(0, vec![W]);
     let standin = BotStandIn::start(fixture).await.unwrap();
-    let bot = start_bot(&standin, url.as_str(), &[]).await;
+    let bot = start_bot(&standin, &url, &[]).await;
     wait_for_shard(&store, 0, &[W]).await;
 
     // The database goes away while guilds come and go.
@@ -376,7 +319,7 @@ async fn presence_writes_wait_through_a_database_outage_in_order() {
     );
 
     // Back: every change is written, in order (X joined then left: absent).
-    proxy.restore();
+    proxy.restore().await.unwrap();
     wait_for_shard(&store, 0, &[Y, Z]).await;
     wait_for_log(&logs, BACK, 1).await;
     assert_eq!(logs.count(UNREACHABLE), 1, "said once, not per change");

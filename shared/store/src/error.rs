@@ -122,6 +122,12 @@ fn sqlx_is_unavailable(e: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
+        // A peer that accepts and at once closes (docker's port proxy or a
+        // load balancer while the database behind it is down) reaches sqlx
+        // as a protocol error in the handshake. "Try again shortly" is the
+        // right answer to it; a genuine driver fault still has its cause
+        // in the log line.
+        | sqlx::Error::Protocol(_)
         // The SQLite worker thread of a connection is gone: so is the connection.
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => database_code_is_unavailable(db.as_ref()),
@@ -181,6 +187,9 @@ mod tests {
             StoreError::Database(sqlx::Error::PoolTimedOut),
             StoreError::Database(sqlx::Error::PoolClosed),
             StoreError::Database(sqlx::Error::Io(refused)),
+            StoreError::Database(sqlx::Error::Protocol(
+                "unexpected response from SSLRequest: 0x00".into(),
+            )),
             StoreError::Contention(8),
         ] {
             assert!(unavailable.is_unavailable(), "{unavailable:?}");
@@ -189,7 +198,6 @@ mod tests {
             StoreError::UserAlreadyExists,
             StoreError::TagLimitReached { limit: 200 },
             StoreError::Database(sqlx::Error::RowNotFound),
-            StoreError::Database(sqlx::Error::Protocol("unexpected message".into())),
         ] {
             assert!(!failure.is_unavailable(), "{failure:?}");
         }

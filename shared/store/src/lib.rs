@@ -30,7 +30,6 @@ mod revoked_sessions;
 mod start_lock;
 mod token_cipher;
 mod token_conversion;
-mod unreachable;
 mod users;
 
 #[cfg(feature = "testing")]
