@@ -7,6 +7,7 @@ mod common;
 mod adopt;
 mod browser;
 mod deployment;
+mod discord_faults;
 mod guild_admin;
 mod hardening;
 mod language;

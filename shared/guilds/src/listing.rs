@@ -259,7 +259,11 @@ impl GuildListing {
                 Err(ListingError::ReauthRequired)
             }
             Err(e) if e.allows_stale() => {
-                if !matches!(e, ListingError::Discord(DiscordError::Suspended { .. })) {
+                // Discord down: back off. A rate limit is the limiter's to
+                // wait out (it answers "rate limited" without a call).
+                if let ListingError::Discord(d) = &e
+                    && !matches!(d, DiscordError::Suspended { .. })
+                {
                     self.inner.revalidations.failed(&key, e.retry_after());
                 }
                 // A list may have arrived meanwhile (a background refresh).
