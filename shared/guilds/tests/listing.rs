@@ -258,11 +258,12 @@ async fn revoked_is_reauth_and_discord_down_serves_stale() {
 
         standin.revoke_all_tokens();
         // The next refresh learns the authorization is gone and drops the list.
-        poll(
+        let reauth = poll(
             || async { listing.for_user(user).await },
             |r| matches!(r, Err(ListingError::ReauthRequired)),
         )
         .await;
+        assert!(reauth.is_err());
         // A revoked authorization is not papered over with a stale list.
         assert!(matches!(
             listing.for_user(user).await,
