@@ -324,13 +324,23 @@ impl GuildListing {
             }
             Err(e) => {
                 self.inner.refresh_failures.fetch_add(1, Ordering::Relaxed);
+                let first = !revalidations.failing(&key);
                 let wait = revalidations.failed(&key, e.retry_after());
-                tracing::warn!(
-                    user,
-                    error = &e as &dyn std::error::Error,
-                    retry_in_ms = wait.as_millis() as u64,
-                    "could not refresh the guild list; serving the cached one meanwhile"
-                );
+                let retry_in_ms = wait.as_millis() as u64;
+                let error = &e as &dyn std::error::Error;
+                // Once per user and outage, not per back-off step; an open
+                // circuit says so in its own log line.
+                let suspended = matches!(e, ListingError::Discord(DiscordError::Suspended { .. }));
+                if first && !suspended {
+                    tracing::warn!(
+                        user,
+                        error,
+                        retry_in_ms,
+                        "could not refresh the guild list; serving the cached one while retrying"
+                    );
+                } else {
+                    tracing::debug!(user, error, retry_in_ms, "guild list refresh failed again");
+                }
             }
         }
     }
