@@ -125,7 +125,7 @@ async fn zipf_pages(name: String, n: usize, targets: Arc<Targets>) -> Res<Stats>
     .await
 }
 
-async fn kill(mut portal: Portal) {
+pub(crate) async fn kill(mut portal: Portal) {
     let _ = portal.child.kill().await;
 }
 

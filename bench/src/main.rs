@@ -5,13 +5,17 @@
 //! `cargo run --release -p bench` runs everything and writes `BENCHMARKS.md`;
 //! `-- --quick` runs a few hundred requests per scenario, prints the table and
 //! fails when any request failed; `-- --no-build` skips the
-//! `cargo build -p portal -p bot` done first. The portal and the bot are built
+//! `cargo build -p portal -p bot` done first; `-- --only-discord-failing` runs
+//! the "Discord failing" scenario alone and prints it (nothing written), and
+//! `BENCH_BINS=<dir>` measures the `portal` binary in that directory instead
+//! (an older build, for before-and-after figures). The portal and the bot are built
 //! with the bench's own profile: a smoke run (`cargo run -p bench -- --quick`,
 //! as CI does) reuses the debug binaries the tests just built instead of
 //! compiling everything again with optimisations; only a release build may
 //! write `BENCHMARKS.md`.
 
 mod growth;
+mod outage;
 mod peer;
 mod scale;
 mod shards;
@@ -488,6 +492,7 @@ struct Run {
     shards: shards::ShardRun,
     /// One process's 10 shards to READY, by `max_concurrency`.
     pacing: Vec<shards::PacingRun>,
+    outage: outage::OutageRun,
 }
 
 async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
@@ -651,6 +656,10 @@ async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
     .await?;
     growth::discord_calls(bins, dir, &standin, &sizes, &mut scenarios, &mut facts).await?;
     standin.update_fixture(|f| f.users.truncate(fixture_users));
+    // 13. Discord failing.
+    let outage =
+        outage::discord_failing(bins, dir, &standin, quick, &mut scenarios, &mut facts).await?;
+    standin.update_fixture(|f| f.users.truncate(fixture_users));
 
     // 11. The replaced stack, on the same stand-in.
     let peer = match peer::interpreter(root) {
@@ -675,6 +684,7 @@ async fn run(quick: bool, root: &Path, bins: &Path, dir: &Path) -> Res<Run> {
     standin.shutdown().await;
 
     Ok(Run {
+        outage,
         growth: grown,
         facts,
         peer,
@@ -843,6 +853,7 @@ fn targets(run: &Run) -> Vec<Target> {
         scenario: None,
     });
     growth_targets(run, &mut t);
+    t.extend(outage::targets(&run.outage, s));
     t
 }
 
@@ -1202,8 +1213,14 @@ async fn main() -> Res<ExitCode> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let build = !args.iter().any(|a| a == "--no-build");
-    if let Some(other) = args.iter().find(|a| *a != "--quick" && *a != "--no-build") {
-        eprintln!("usage: bench [--quick] [--no-build] (unknown argument {other:?})");
+    let only_outage = args.iter().any(|a| a == "--only-discord-failing");
+    if let Some(other) = args
+        .iter()
+        .find(|a| !["--quick", "--no-build", "--only-discord-failing"].contains(&a.as_str()))
+    {
+        eprintln!(
+            "usage: bench [--quick] [--no-build] [--only-discord-failing] (unknown argument {other:?})"
+        );
         return Ok(ExitCode::from(2));
     }
     let release = !cfg!(debug_assertions);
@@ -1229,9 +1246,12 @@ async fn main() -> Res<ExitCode> {
             return Err(format!("cargo {}: {status}", args.join(" ")).into());
         }
     }
-    let bins = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root.join("target"), PathBuf::from)
-        .join(if release { "release" } else { "debug" });
+    let bins = match std::env::var_os("BENCH_BINS") {
+        Some(dir) => PathBuf::from(dir),
+        None => std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| root.join("target"), PathBuf::from)
+            .join(if release { "release" } else { "debug" }),
+    };
     let dir = std::env::temp_dir().join(format!(
         "guildhall-bench-{}-{}",
         std::process::id(),
@@ -1240,6 +1260,18 @@ async fn main() -> Res<ExitCode> {
     std::fs::create_dir_all(&dir)?;
 
     let started = Instant::now();
+    if only_outage {
+        let outcome = outage::alone(&bins, &dir, quick).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(match outcome {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                ExitCode::FAILURE
+            }
+        });
+    }
     let outcome = run(quick, &root, &bins, &dir).await;
     let run = match outcome {
         Ok(run) => run,

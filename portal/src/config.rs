@@ -358,6 +358,10 @@ pub struct GuildsConfig {
     /// or tags is checked against a guild list Discord gave at most this
     /// long ago (fetched again otherwise). Zero fetches on every change.
     pub permission_max_age: Duration,
+    /// `GUILD_REFRESH_BACKOFF_SECONDS` and `GUILD_REFRESH_BACKOFF_MAX_SECONDS`:
+    /// after a failed refresh of a user's expired guild list, the first wait
+    /// before the next try, doubling up to the most.
+    pub refresh_backoff: guilds::Backoff,
 }
 
 impl GuildsConfig {
@@ -381,6 +385,16 @@ impl GuildsConfig {
             )?,
             permission_max_age: env
                 .seconds("GUILD_PERMISSION_MAX_AGE_SECONDS", Duration::from_secs(30))?,
+            refresh_backoff: guilds::Backoff {
+                base: env.positive_seconds(
+                    "GUILD_REFRESH_BACKOFF_SECONDS",
+                    guilds::Backoff::default().base,
+                )?,
+                max: env.positive_seconds(
+                    "GUILD_REFRESH_BACKOFF_MAX_SECONDS",
+                    guilds::Backoff::default().max,
+                )?,
+            },
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Prometheus metrics for `GET /metrics`: requests by route and status with
 //! latency histograms, Discord calls by route and status (429s included),
-//! guild-cache hits and misses, logins by outcome, and refused requests by
-//! reason. A small registry of
+//! guild-cache hits and misses, background refreshes of guild lists, each
+//! Discord route's circuit breaker, logins by outcome, and refused requests
+//! by reason. A small registry of
 //! our own: a handful of counters does not warrant a metrics framework.
 
 use std::collections::{BTreeMap, HashMap};
@@ -9,6 +10,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use discord::RouteHealth;
 use guilds::CacheStats;
 
 /// Upper bounds (seconds) of the latency histogram buckets.
@@ -90,7 +92,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self, cache: CacheStats) -> String {
+    pub fn render(&self, cache: CacheStats, circuits: &[RouteHealth]) -> String {
         let inner = lock(&self.inner);
         // Sorted, so the exposition is stable from one scrape to the next.
         let routes: BTreeMap<&str, &RouteStats> =
@@ -99,6 +101,7 @@ impl Metrics {
         write_requests(&mut out, &routes);
         write_latency(&mut out, &routes);
         write_discord_calls(&mut out, &inner.discord);
+        write_discord_circuits(&mut out, circuits);
         write_guild_cache(&mut out, cache);
         write_logins(&mut out, &inner.logins);
         write_refusals(&mut out, &inner.refusals);
@@ -184,6 +187,53 @@ fn write_discord_calls(out: &mut String, calls: &BTreeMap<(&'static str, u16), u
     let _ = writeln!(out, "guildhall_discord_rate_limited_total {limited}");
 }
 
+/// Each route's breaker: open or not, calls refused while open, openings.
+/// A route appears once it has been called.
+fn write_discord_circuits(out: &mut String, circuits: &[RouteHealth]) {
+    family(
+        out,
+        "guildhall_discord_circuit_open",
+        "gauge",
+        "1 while the route's circuit breaker refuses calls (open or half-open).",
+    );
+    for c in circuits {
+        let _ = writeln!(
+            out,
+            "guildhall_discord_circuit_open{{route=\"{}\"}} {}",
+            escape(c.route),
+            u8::from(c.open)
+        );
+    }
+    family(
+        out,
+        "guildhall_discord_circuit_refused_total",
+        "counter",
+        "Calls to Discord refused at once because the route's circuit was open.",
+    );
+    for c in circuits {
+        let _ = writeln!(
+            out,
+            "guildhall_discord_circuit_refused_total{{route=\"{}\"}} {}",
+            escape(c.route),
+            c.refused
+        );
+    }
+    family(
+        out,
+        "guildhall_discord_circuit_opened_total",
+        "counter",
+        "Times the route's circuit breaker opened.",
+    );
+    for c in circuits {
+        let _ = writeln!(
+            out,
+            "guildhall_discord_circuit_opened_total{{route=\"{}\"}} {}",
+            escape(c.route),
+            c.opened
+        );
+    }
+}
+
 fn write_guild_cache(out: &mut String, cache: CacheStats) {
     family(
         out,
@@ -199,6 +249,21 @@ fn write_guild_cache(out: &mut String, cache: CacheStats) {
         let _ = writeln!(
             out,
             "guildhall_guild_cache_total{{result=\"{result}\"}} {n}"
+        );
+    }
+    family(
+        out,
+        "guildhall_guild_refreshes_total",
+        "counter",
+        "Background refreshes of expired guild lists, by outcome.",
+    );
+    for (outcome, n) in [
+        ("started", cache.refreshes),
+        ("failed", cache.refresh_failures),
+    ] {
+        let _ = writeln!(
+            out,
+            "guildhall_guild_refreshes_total{{outcome=\"{outcome}\"}} {n}"
         );
     }
 }
@@ -253,11 +318,21 @@ mod tests {
         m.login("register");
         m.refusal("csrf_origin_mismatch");
         m.refusal("csrf_origin_mismatch");
-        let text = m.render(CacheStats {
-            hits: 2,
-            misses: 1,
-            stale_served: 0,
-        });
+        let text = m.render(
+            CacheStats {
+                hits: 2,
+                misses: 1,
+                refreshes: 3,
+                refresh_failures: 1,
+                ..CacheStats::default()
+            },
+            &[RouteHealth {
+                route: "GET /users/@me/guilds",
+                open: true,
+                refused: 7,
+                opened: 1,
+            }],
+        );
         assert!(
             text.contains(
                 "guildhall_http_requests_total{route=\"/discord/guilds\",status=\"200\"} 1"
@@ -268,6 +343,11 @@ mod tests {
         assert!(text.contains("guildhall_discord_rate_limited_total 1"));
         assert!(text.contains("guildhall_guild_cache_total{result=\"hit\"} 2"));
         assert!(text.contains("guildhall_logins_total{outcome=\"register\"} 1"));
+        assert!(text.contains("guildhall_guild_refreshes_total{outcome=\"failed\"} 1"));
+        assert!(text.contains("guildhall_discord_circuit_open{route=\"GET /users/@me/guilds\"} 1"));
+        assert!(text.contains(
+            "guildhall_discord_circuit_refused_total{route=\"GET /users/@me/guilds\"} 7"
+        ));
         assert!(text.contains("guildhall_logins_total{outcome=\"refused\"} 0"));
         assert!(text.contains("guildhall_refusals_total{reason=\"csrf_origin_mismatch\"} 2"));
     }

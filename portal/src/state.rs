@@ -81,6 +81,7 @@ impl AppState {
                 cache_ttl: config.guilds.cache_ttl,
                 cache_max_bytes: config.guilds.cache_max_bytes,
                 invite_permissions: config.guilds.bot_invite_permissions,
+                refresh_backoff: config.guilds.refresh_backoff,
                 // Longer than the slowest refresh call this client makes.
                 refresh_lease: config.discord.request_timeout
                     + config.discord.max_rate_limit_wait

@@ -47,7 +47,8 @@ pub async fn metrics(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(app.listing.cache_stats()),
+        app.metrics
+            .render(app.listing.cache_stats(), &app.discord.route_health()),
     ))
 }
 

@@ -8,6 +8,7 @@ mod adopt;
 mod browser;
 mod database_outage;
 mod deployment;
+mod discord_faults;
 mod guild_admin;
 mod hardening;
 mod language;

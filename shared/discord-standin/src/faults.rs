@@ -1,5 +1,6 @@
 //! Scripted misbehaviour: the next answers on a route can be a rate limit, a
-//! server error, a delay, malformed JSON or a 401.
+//! server error, a delay, malformed JSON or a 401 — or every answer on it,
+//! until cleared, for an outage.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -23,6 +24,13 @@ pub enum Fault {
         /// A global limit: every route is affected.
         global: bool,
     },
+    /// 429 of a limit shared by everyone using a resource (`X-RateLimit-Scope:
+    /// shared`): Discord's body with `global: false`; it does not count
+    /// against the caller's own limits.
+    SharedRateLimited {
+        /// Seconds, with decimals.
+        retry_after: f64,
+    },
     /// 429 from Cloudflare in front of the API (an IP over its limits): an
     /// HTML page and a `Retry-After` header in whole seconds, and none of
     /// Discord's JSON or `X-RateLimit-*` headers.
@@ -44,10 +52,12 @@ pub enum Fault {
     },
 }
 
-/// Faults waiting to be played, by route pattern, in the order scripted.
+/// Faults waiting to be played, by route pattern, in the order scripted;
+/// then the lasting ones, played on every request until cleared.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueue {
     queues: Vec<(String, VecDeque<Fault>)>,
+    lasting: Vec<(String, Fault)>,
 }
 
 impl FaultQueue {
@@ -62,8 +72,23 @@ impl FaultQueue {
         }
     }
 
+    /// Plays `fault` on every request to a route pattern (as for
+    /// [`FaultQueue::push`]) once nothing is queued for it, until cleared.
+    /// Replaces the pattern's previous lasting fault.
+    pub fn set_lasting(&mut self, pattern: &str, fault: Fault) {
+        let pattern = normalise(pattern);
+        self.lasting.retain(|(p, _)| *p != pattern);
+        self.lasting.push((pattern, fault));
+    }
+
+    /// Stops the lasting fault of a route pattern.
+    pub fn clear_lasting(&mut self, pattern: &str) {
+        let pattern = normalise(pattern);
+        self.lasting.retain(|(p, _)| *p != pattern);
+    }
+
     /// The next fault for `route` (a path below `/api/v10`), exact patterns
-    /// first.
+    /// first; queued faults before lasting ones.
     pub fn take(&mut self, route: &str) -> Option<Fault> {
         let exact = self
             .queues
@@ -73,12 +98,21 @@ impl FaultQueue {
             self.queues
                 .iter()
                 .position(|(p, q)| !q.is_empty() && matches(p, route))
-        })?;
-        self.queues[index].1.pop_front()
+        });
+        if let Some(index) = index {
+            return self.queues[index].1.pop_front();
+        }
+        let lasting = self
+            .lasting
+            .iter()
+            .find(|(p, _)| p == route)
+            .or_else(|| self.lasting.iter().find(|(p, _)| matches(p, route)))?;
+        Some(lasting.1.clone())
     }
 
     pub fn clear(&mut self) {
         self.queues.clear();
+        self.lasting.clear();
     }
 }
 
@@ -125,7 +159,21 @@ pub(crate) fn response(fault: &Fault, route: &str) -> Option<Response> {
                 })),
             )
                 .into_response();
-            ratelimit_headers::stamp_429(&mut r, route, *retry_after, *global);
+            let scope = if *global { "global" } else { "user" };
+            ratelimit_headers::stamp_429(&mut r, route, *retry_after, scope);
+            r
+        }
+        Fault::SharedRateLimited { retry_after } => {
+            let mut r = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({
+                    "message": "You are being rate limited.",
+                    "retry_after": retry_after,
+                    "global": false,
+                })),
+            )
+                .into_response();
+            ratelimit_headers::stamp_429(&mut r, route, *retry_after, "shared");
             r
         }
         Fault::EdgeRateLimited { retry_after_secs } => (
@@ -176,5 +224,24 @@ mod tests {
         assert_eq!(q.take("/channels/1/messages"), None);
         assert_eq!(q.take("/users/@me"), Some(Fault::Status(502)));
         assert_eq!(q.take("/users/@me"), None);
+    }
+
+    #[test]
+    fn lasting_faults_play_until_cleared_after_the_queued_ones() {
+        let mut q = FaultQueue::default();
+        q.set_lasting("/users/@me/guilds", Fault::Status(500));
+        q.push("/users/@me/guilds", vec![Fault::Status(502)]);
+        assert_eq!(q.take("/users/@me/guilds"), Some(Fault::Status(502)));
+        for _ in 0..3 {
+            assert_eq!(q.take("/users/@me/guilds"), Some(Fault::Status(500)));
+        }
+        assert_eq!(q.take("/users/@me"), None);
+        q.set_lasting("/users/@me/guilds", Fault::Status(503));
+        assert_eq!(q.take("/users/@me/guilds"), Some(Fault::Status(503)));
+        q.clear_lasting("/api/v10/users/@me/guilds");
+        assert_eq!(q.take("/users/@me/guilds"), None);
+        q.set_lasting("*", Fault::MalformedJson);
+        q.clear();
+        assert_eq!(q.take("/users"), None);
     }
 }

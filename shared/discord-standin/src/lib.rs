@@ -93,22 +93,33 @@ impl StandIn {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Shared::new(fixture);
-        let app = router(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "stand-in Discord stopped");
-            }
-        });
+        let (tx, task) = serve(listener, shared.clone());
         Ok(StandIn {
             addr,
             shared,
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// Closes the port, as a Discord that cannot be reached: connections
+    /// are refused until [`StandIn::listen_again`]. Its state (tokens,
+    /// fixture, request log, faults) is kept.
+    pub async fn stop_listening(&mut self) {
+        self.stop_server().await;
+    }
+
+    /// Opens the same port again after [`StandIn::stop_listening`]; does
+    /// nothing while it listens.
+    pub async fn listen_again(&mut self) -> std::io::Result<()> {
+        if self.task.is_some() {
+            return Ok(());
+        }
+        let listener = TcpListener::bind(self.addr).await?;
+        let (tx, task) = serve(listener, self.shared.clone());
+        self.shutdown = Some(tx);
+        self.task = Some(task);
+        Ok(())
     }
 
     /// The socket address it listens on.
@@ -164,7 +175,20 @@ impl StandIn {
         self.shared.lock().faults.push(route, faults);
     }
 
-    /// Drops every fault not yet played.
+    /// Answers every request on `route` (a pattern as for
+    /// [`StandIn::fault`]) with `fault` until [`StandIn::clear_faults`] or
+    /// [`StandIn::stop_fault`], after any faults queued for it — an outage
+    /// rather than a hiccup.
+    pub fn fault_always(&self, route: &str, fault: Fault) {
+        self.shared.lock().faults.set_lasting(route, fault);
+    }
+
+    /// Ends the lasting fault on `route`.
+    pub fn stop_fault(&self, route: &str) {
+        self.shared.lock().faults.clear_lasting(route);
+    }
+
+    /// Drops every fault not yet played, and every lasting one.
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
     }
@@ -305,6 +329,10 @@ impl StandIn {
 
     /// Stops accepting connections and waits (briefly) for open requests.
     pub async fn shutdown(mut self) {
+        self.stop_server().await;
+    }
+
+    async fn stop_server(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -324,4 +352,22 @@ impl Drop for StandIn {
             let _ = tx.send(());
         }
     }
+}
+
+/// Serves the stand-in on `listener` until the sender is used or dropped.
+fn serve(
+    listener: TcpListener,
+    shared: Shared,
+) -> (tokio::sync::oneshot::Sender<()>, JoinHandle<()>) {
+    let app = router(shared);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = rx.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "stand-in Discord stopped");
+        }
+    });
+    (tx, task)
 }

@@ -59,20 +59,17 @@ pub(crate) fn stamp(response: &mut Response, route: &str, exhausted_for: Option<
 }
 
 /// The headers of a 429: the bucket is empty, plus `Retry-After` (whole
-/// seconds, rounded up, as Discord sends it) and the scope.
-pub(crate) fn stamp_429(response: &mut Response, route: &str, retry_after: f64, global: bool) {
+/// seconds, rounded up, as Discord sends it) and the scope (`user`,
+/// `global` or `shared`).
+pub(crate) fn stamp_429(response: &mut Response, route: &str, retry_after: f64, scope: &str) {
     bucket_headers(response, route, 0, retry_after);
     set(
         response,
         "retry-after",
         format!("{}", retry_after.max(0.0).ceil() as u64),
     );
-    set(
-        response,
-        "x-ratelimit-scope",
-        if global { "global" } else { "user" }.into(),
-    );
-    if global {
+    set(response, "x-ratelimit-scope", scope.into());
+    if scope == "global" {
         set(response, "x-ratelimit-global", "true".into());
     }
 }

@@ -1,7 +1,8 @@
 //! The client and its one way to Discord: every request, the OAuth2 ones
 //! included, waits out known rate limits, retries a 429 while the total wait
-//! stays within `max_rate_limit_wait`, retries a 5xx once, and is reported to
-//! the observer.
+//! stays within `max_rate_limit_wait`, retries a 5xx once (unless the route
+//! is already failing), goes through its route's circuit breaker, and is
+//! reported to the observer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use settings::Secret;
 
+use crate::breaker::{Breakers, RouteHealth};
 use crate::oauth::{self, OAuthClient};
 use crate::ratelimit::{LimitKey, RateLimiter, parse_seconds, seconds};
 use crate::{DiscordConfig, DiscordError};
@@ -30,12 +32,16 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct DiscordClient {
     pub(crate) inner: Arc<Inner>,
+    /// Whether a 5xx is tried again within the call. Off for callers that
+    /// retry on their own schedule (the guild listing's back-off).
+    retry_server_errors: bool,
 }
 
 pub(crate) struct Inner {
     pub(crate) config: DiscordConfig,
     http: reqwest::Client,
     limiter: RateLimiter,
+    breakers: Breakers,
     observer: Option<CallObserver>,
     pub(crate) oauth: OAuthClient,
 }
@@ -122,18 +128,35 @@ impl DiscordClient {
             })?;
         Ok(DiscordClient {
             inner: Arc::new(Inner {
+                breakers: Breakers::new(config.breaker),
                 config,
                 http,
                 limiter: RateLimiter::new(),
                 observer,
                 oauth,
             }),
+            retry_server_errors: true,
         })
     }
 
     /// The configuration it was built with.
     pub fn config(&self) -> &DiscordConfig {
         &self.inner.config
+    }
+
+    /// This client (same connections, limits and circuits) without the
+    /// retry of a 5xx within a call: for callers that back off on their own,
+    /// so each of their attempts costs Discord one request.
+    pub fn without_server_retry(&self) -> DiscordClient {
+        DiscordClient {
+            inner: self.inner.clone(),
+            retry_server_errors: false,
+        }
+    }
+
+    /// Every route's circuit, for `/metrics`, sorted by route.
+    pub fn route_health(&self) -> Vec<RouteHealth> {
+        self.inner.breakers.health()
     }
 
     /// How long every call of this client still waits because Discord
@@ -143,7 +166,10 @@ impl DiscordClient {
     }
 
     /// One logical call: waits out known limits, retries a 429 while the total
-    /// wait stays within `max_rate_limit_wait`, retries a 5xx once.
+    /// wait stays within `max_rate_limit_wait`, retries a 5xx once after a
+    /// short pause — not when the route was already failing before this call
+    /// or its circuit is open: then a retry would only add to the load on an
+    /// API in trouble. While the route's circuit is open nothing is sent.
     pub(crate) async fn call(&self, request: &Outgoing<'_>) -> Result<Answer, DiscordError> {
         let key = self.limit_key(request);
         if matches!(request.credentials, Credentials::User(_)) && self.inner.limiter.is_dead(&key) {
@@ -153,20 +179,35 @@ impl DiscordClient {
             );
             return Err(DiscordError::Unauthorized);
         }
+        let breakers = &self.inner.breakers;
+        let mut may_retry_server_error =
+            self.retry_server_errors && !breakers.failing(request.route);
         let mut waited = Duration::ZERO;
-        let mut retried_server_error = false;
         loop {
             waited += self.wait_for_limits(&key, waited).await?;
-            let answer = self.send(request, &key).await?;
+            let admission = breakers.admit(request.route)?;
+            let answer = match self.send(request, &key).await {
+                Ok(answer) => answer,
+                Err(e) => {
+                    admission.failed();
+                    return Err(e);
+                }
+            };
+            if answer.status.is_server_error() {
+                let open = admission.failed();
+                if open || !may_retry_server_error {
+                    return Err(DiscordError::Server {
+                        status: answer.status.as_u16(),
+                    });
+                }
+                may_retry_server_error = false;
+                tokio::time::sleep(SERVER_ERROR_BACKOFF).await;
+                continue;
+            }
+            // Discord answered: a 429 is a limit, not an outage.
+            admission.succeeded();
             if answer.status == StatusCode::TOO_MANY_REQUESTS {
                 self.rate_limited(request.route, &key, &answer, waited)?;
-            } else if answer.status.is_server_error() && !retried_server_error {
-                retried_server_error = true;
-                tokio::time::sleep(SERVER_ERROR_BACKOFF).await;
-            } else if answer.status.is_server_error() {
-                return Err(DiscordError::Server {
-                    status: answer.status.as_u16(),
-                });
             } else {
                 return Ok(answer);
             }

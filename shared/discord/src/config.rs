@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use settings::{Env, EnvError, Secret};
 
+use crate::BreakerConfig;
+
 /// Discord's production REST base. Always versioned: unversioned paths fall
 /// back to a deprecated API version.
 pub const DEFAULT_API_URL: &str = "https://discord.com/api/v10";
@@ -31,6 +33,9 @@ pub struct DiscordConfig {
     /// The longest one call waits out rate limits before giving up with
     /// `RateLimited` — a page render must not hang behind a long limit.
     pub max_rate_limit_wait: Duration,
+    /// When a route's circuit opens (`DISCORD_CIRCUIT_FAILURES`) and how
+    /// long it stays open before a probe (`DISCORD_CIRCUIT_COOL_DOWN_SECONDS`).
+    pub breaker: BreakerConfig,
 }
 
 impl DiscordConfig {
@@ -46,6 +51,7 @@ impl DiscordConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             max_rate_limit_wait: Duration::from_secs(5),
+            breaker: BreakerConfig::default(),
         }
     }
 
@@ -54,7 +60,9 @@ impl DiscordConfig {
     /// environment, defaulting to [`DiscordConfig::new`]'s values:
     /// `DISCORD_API_URL`, `DISCORD_AUTHORIZE_URL`, `DISCORD_CDN_URL`,
     /// `DISCORD_CONNECT_TIMEOUT_SECONDS`, `DISCORD_REQUEST_TIMEOUT_SECONDS`
-    /// (both positive) and `DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS`.
+    /// (both positive), `DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS`,
+    /// `DISCORD_CIRCUIT_FAILURES` (0 turns the breaker off) and
+    /// `DISCORD_CIRCUIT_COOL_DOWN_SECONDS` (positive).
     pub fn from_env(
         env: &Env,
         client_id: impl Into<String>,
@@ -73,6 +81,17 @@ impl DiscordConfig {
                 "DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS",
                 defaults.max_rate_limit_wait,
             )?,
+            breaker: BreakerConfig {
+                failures: env.parse(
+                    "DISCORD_CIRCUIT_FAILURES",
+                    defaults.breaker.failures,
+                    "a whole number of consecutive failures (0 = never open)",
+                )?,
+                cool_down: env.positive_seconds(
+                    "DISCORD_CIRCUIT_COOL_DOWN_SECONDS",
+                    defaults.breaker.cool_down,
+                )?,
+            },
             ..defaults
         })
     }
@@ -90,13 +109,23 @@ mod tests {
         let env = Env::from_pairs([
             ("DISCORD_API_URL", "http://127.0.0.1:9/api/v10/"),
             ("DISCORD_RATE_LIMIT_MAX_WAIT_SECONDS", "0"),
+            ("DISCORD_CIRCUIT_FAILURES", "0"),
+            ("DISCORD_CIRCUIT_COOL_DOWN_SECONDS", "3"),
         ]);
         let c = DiscordConfig::from_env(&env, "1", Secret::new("s")).unwrap();
         assert_eq!(c.api_url, "http://127.0.0.1:9/api/v10");
         assert_eq!(c.max_rate_limit_wait, Duration::ZERO);
+        assert_eq!(
+            c.breaker,
+            BreakerConfig {
+                failures: 0,
+                cool_down: Duration::from_secs(3)
+            }
+        );
         for name in [
             "DISCORD_CONNECT_TIMEOUT_SECONDS",
             "DISCORD_REQUEST_TIMEOUT_SECONDS",
+            "DISCORD_CIRCUIT_COOL_DOWN_SECONDS",
         ] {
             let e = DiscordConfig::from_env(&Env::from_pairs([(name, "0")]), "1", Secret::new("s"))
                 .unwrap_err();

@@ -46,7 +46,17 @@ pub enum DiscordError {
         /// Discord's message.
         message: String,
     },
-    /// A 5xx that persisted after one retry.
+    /// Calls to this route are suspended after repeated failures: the
+    /// client's circuit for the route is open, or (from the guild listing)
+    /// this user's refreshes are backing off. Nothing was sent.
+    #[error("calls to {route} are suspended for {:.1} s after repeated failures", retry_in.as_secs_f64())]
+    Suspended {
+        /// The route, as in the metrics.
+        route: &'static str,
+        /// How long until a call may be tried again.
+        retry_in: Duration,
+    },
+    /// A 5xx that persisted after its retry (or got none: see the client).
     #[error("Discord server error {status}")]
     Server {
         /// HTTP status.

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod breaker;
 pub mod cdn;
 mod client;
 mod config;
@@ -23,6 +24,7 @@ pub mod pkce;
 mod ratelimit;
 mod users;
 
+pub use breaker::{BreakerConfig, RouteHealth};
 pub use client::{CallObserver, DiscordClient};
 pub use config::{DEFAULT_API_URL, DEFAULT_AUTHORIZE_URL, DEFAULT_CDN_URL, DiscordConfig};
 pub use error::DiscordError;

@@ -684,3 +684,173 @@ async fn token_endpoint_failures_keep_their_types() {
     assert!(!cause.contains("oauth2/token"), "no URL: {cause}");
     assert!(!format!("{err:?}").contains("refresh-secret-xyz"));
 }
+
+fn guild_calls(standin: &StandIn) -> usize {
+    standin.requests_to("/api/v10/users/@me/guilds").len()
+}
+
+/// The route's circuit opens after `failures` consecutive 5xx (whoever's
+/// calls they were), refuses everyone at once while open, lets one probe
+/// through after the cool-down and closes when it succeeds. Counted at the
+/// stand-in, not timed.
+#[tokio::test]
+async fn a_failing_route_opens_its_circuit_for_everyone_until_a_probe_succeeds() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |c| {
+        c.breaker = discord::BreakerConfig {
+            failures: 4,
+            cool_down: Duration::from_millis(300),
+        }
+    });
+    let alice = login(&client).await.access_token;
+    let bob = Secret::new(standin.issue_tokens_for(NELLY, &["guilds"]).0);
+    standin.fault_always("/users/@me/guilds", Fault::Status(500));
+
+    // The first failure is retried once; the route is failing from then on,
+    // so the next calls are not.
+    for (token, calls_after) in [(&alice, 2), (&bob, 3), (&alice, 4)] {
+        let e = client.current_user_guilds(token).await.unwrap_err();
+        assert!(matches!(e, DiscordError::Server { status: 500 }), "{e:?}");
+        assert_eq!(guild_calls(&standin), calls_after);
+    }
+    for token in [&alice, &bob] {
+        let e = client.current_user_guilds(token).await.unwrap_err();
+        assert!(matches!(e, DiscordError::Suspended { .. }), "{e:?}");
+    }
+    assert_eq!(guild_calls(&standin), 4, "refused without a call");
+    // Other routes still go through.
+    client.current_user(&alice).await.unwrap();
+    let health = client.route_health();
+    let guilds = health
+        .iter()
+        .find(|h| h.route == "GET /users/@me/guilds")
+        .unwrap();
+    assert!(guilds.open && guilds.refused == 2 && guilds.opened == 1);
+    assert!(
+        health
+            .iter()
+            .any(|h| h.route == "GET /users/@me" && !h.open)
+    );
+
+    // After the cool-down one probe is let through; it fails: open again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while guild_calls(&standin) == 4 {
+        assert!(Instant::now() < deadline, "no probe after the cool-down");
+        let _ = client.current_user_guilds(&bob).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(guild_calls(&standin), 5, "one probe, no retry");
+    assert!(matches!(
+        client.current_user_guilds(&bob).await,
+        Err(DiscordError::Suspended { .. })
+    ));
+
+    // Discord recovers: the next probe succeeds and closes the circuit.
+    standin.clear_faults();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.current_user_guilds(&alice).await {
+            Ok(_) => break,
+            Err(DiscordError::Suspended { .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(Instant::now() < deadline, "the circuit never closed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(guild_calls(&standin), 6);
+    client.current_user_guilds(&bob).await.unwrap();
+    assert!(client.route_health().iter().all(|h| !h.open));
+}
+
+/// Rate limits of every scope, Cloudflare's included, are not outages.
+#[tokio::test]
+async fn rate_limits_and_bad_answers_do_not_open_the_circuit() {
+    let standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |c| {
+        c.max_rate_limit_wait = Duration::ZERO;
+        c.breaker = discord::BreakerConfig {
+            failures: 1,
+            cool_down: Duration::from_secs(600),
+        }
+    });
+    let token = login(&client).await.access_token;
+    let faults = [
+        Fault::RateLimited {
+            retry_after: 0.0,
+            global: false,
+        },
+        Fault::SharedRateLimited { retry_after: 0.0 },
+        Fault::EdgeRateLimited {
+            retry_after_secs: 0,
+        },
+        Fault::MalformedJson,
+    ];
+    for fault in faults {
+        standin.fault("/users/@me", vec![fault.clone()]);
+        let r = client.current_user(&token).await;
+        assert!(
+            !matches!(
+                r,
+                Err(DiscordError::Suspended { .. }) | Err(DiscordError::Server { .. })
+            ),
+            "{fault:?}: {r:?}"
+        );
+    }
+    client.current_user(&token).await.unwrap();
+    assert!(client.route_health().iter().all(|h| !h.open));
+    // One 5xx with a threshold of 1 does open it (and is not retried).
+    standin.fault("/users/@me", vec![Fault::Status(503)]);
+    let before = standin.requests_to("/api/v10/users/@me").len();
+    assert!(matches!(
+        client.current_user(&token).await,
+        Err(DiscordError::Server { status: 503 })
+    ));
+    assert_eq!(standin.requests_to("/api/v10/users/@me").len(), before + 1);
+    assert!(matches!(
+        client.current_user(&token).await,
+        Err(DiscordError::Suspended { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_shared_scope_is_on_the_429_and_a_closed_port_is_a_connect_error() {
+    let mut standin = StandIn::start(fixture()).await.unwrap();
+    let client = client_for(&standin, |c| c.max_rate_limit_wait = Duration::ZERO);
+    let token = login(&client).await.access_token;
+    standin.fault(
+        "/users/@me",
+        vec![Fault::SharedRateLimited { retry_after: 30.0 }],
+    );
+    assert!(matches!(
+        client.current_user(&token).await,
+        Err(DiscordError::RateLimited { .. })
+    ));
+    let r = standin.requests_to("/api/v10/users/@me");
+    assert_eq!(r.last().unwrap().status, 429);
+    let raw = reqwest::Client::new();
+    standin.fault(
+        "/users/@me",
+        vec![Fault::SharedRateLimited { retry_after: 1.5 }],
+    );
+    let answer = raw
+        .get(format!("{}/users/@me", standin.api_url()))
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-ratelimit-scope"], "shared");
+    assert_eq!(answer.headers()["retry-after"], "2");
+    assert!(answer.headers().get("x-ratelimit-global").is_none());
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["global"], false);
+    assert_eq!(body["retry_after"], 1.5);
+
+    standin.stop_listening().await;
+    let fresh = client_for(&standin, |_| {});
+    assert!(matches!(
+        fresh.current_user(&token).await,
+        Err(DiscordError::Connect(_))
+    ));
+    standin.listen_again().await.unwrap();
+    fresh.current_user(&token).await.unwrap();
+}

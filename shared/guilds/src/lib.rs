@@ -4,10 +4,12 @@
 
 mod cache;
 mod listing;
+mod revalidation;
 mod view;
 
 pub use listing::{
     CacheStats, DEFAULT_CACHE_MAX_BYTES, GuildListing, Listing, ListingConfig, ListingError,
     OAUTH_NAME,
 };
+pub use revalidation::Backoff;
 pub use view::GuildView;

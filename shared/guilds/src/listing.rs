@@ -10,10 +10,17 @@ use store::{OAuthAccount, Store, StoreError, TokenUpdate, UserId};
 use tracing::Instrument;
 
 use crate::cache::{BuiltView, GuildCache, Lookup};
+use crate::revalidation::{Backoff, Revalidations, Start};
 use crate::view::{self, GuildView};
 
 /// The `oauth_name` Guildhall's Discord accounts are stored under.
 pub const OAUTH_NAME: &str = "discord";
+
+/// The route a guild list comes from: with the user, it keys the list's
+/// background refresh and its back-off.
+const GUILDS_ROUTE: &str = "GET /users/@me/guilds";
+
+type RefreshKey = (UserId, &'static str);
 
 /// The guild cache's default budget: about 2,400 users in 50 guilds each.
 pub const DEFAULT_CACHE_MAX_BYTES: u64 = 64 << 20;
@@ -42,6 +49,9 @@ pub struct ListingConfig {
     /// How often a replica waiting for another's refresh looks for the pair
     /// it stores.
     pub refresh_poll: Duration,
+    /// How long after a failed refresh of a user's list (Discord 5xx,
+    /// timeout, unreachable, rate limited) the next one may be tried.
+    pub refresh_backoff: Backoff,
 }
 
 impl Default for ListingConfig {
@@ -54,6 +64,7 @@ impl Default for ListingConfig {
             presence_ttl: Duration::from_secs(2),
             refresh_lease: Duration::from_secs(30),
             refresh_poll: Duration::from_millis(50),
+            refresh_backoff: Backoff::default(),
         }
     }
 }
@@ -64,7 +75,8 @@ impl Default for ListingConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub guilds: Vec<GuildView>,
-    /// Discord could not be asked; this is the last list it gave.
+    /// The list is past its TTL and the last try to get a newer one from
+    /// Discord failed: this is the last list it gave.
     pub stale: bool,
 }
 
@@ -90,6 +102,16 @@ pub enum ListingError {
 }
 
 impl ListingError {
+    /// The least a back-off after this failure must wait: a rate limit's
+    /// own wait, or what is left of an open circuit's.
+    fn retry_after(&self) -> Duration {
+        match self {
+            ListingError::RateLimited { retry_after } => *retry_after,
+            ListingError::Discord(DiscordError::Suspended { retry_in, .. }) => *retry_in,
+            _ => Duration::ZERO,
+        }
+    }
+
     /// Failures for which showing the last known list beats an error page.
     fn allows_stale(&self) -> bool {
         matches!(
@@ -124,12 +146,18 @@ struct Inner {
     discord: DiscordClient,
     config: ListingConfig,
     cache: GuildCache,
+    /// The same client without its own 5xx retry: background refreshes back
+    /// off between attempts instead.
+    background: DiscordClient,
+    revalidations: Revalidations<RefreshKey>,
     /// One lock per user with a request in flight: concurrent page loads for
     /// one user make one token refresh and one guild fetch between them.
     user_locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
     hits: AtomicU64,
     misses: AtomicU64,
     stale_served: AtomicU64,
+    refreshes: AtomicU64,
+    refresh_failures: AtomicU64,
 }
 
 /// Cache counters since start-up, for `/metrics`.
@@ -137,7 +165,12 @@ struct Inner {
 pub struct CacheStats {
     pub hits: u64,
     pub misses: u64,
+    /// Lists served past their TTL (while a refresh runs or backs off).
     pub stale_served: u64,
+    /// Background refreshes started.
+    pub refreshes: u64,
+    /// Background refreshes that failed (and made their user back off).
+    pub refresh_failures: u64,
 }
 
 impl GuildListing {
@@ -146,31 +179,69 @@ impl GuildListing {
             inner: Arc::new(Inner {
                 cache: GuildCache::new(config.cache_ttl, config.cache_max_bytes),
                 store,
+                background: discord.without_server_retry(),
+                revalidations: Revalidations::new(config.refresh_backoff),
                 discord,
                 config,
                 user_locks: Mutex::new(HashMap::new()),
                 hits: AtomicU64::new(0),
                 misses: AtomicU64::new(0),
                 stale_served: AtomicU64::new(0),
+                refreshes: AtomicU64::new(0),
+                refresh_failures: AtomicU64::new(0),
             }),
         }
     }
 
-    /// The user's guilds: from the cache within its TTL, else from Discord
-    /// (refreshing the token first if it is about to expire), else — when
-    /// Discord fails and an older list exists — that list, marked stale.
+    /// The user's guilds: from the cache within its TTL; past it, the
+    /// cached list at once while one background refresh per user gets a new
+    /// one (stale-while-revalidate: no request waits on Discord while a list
+    /// exists); with no list, from Discord now (refreshing the token first
+    /// if it is about to expire). A failed refresh backs off, and while it
+    /// does the cached list is served marked stale — or, with none, the
+    /// request fails at once with [`DiscordError::Suspended`].
     #[tracing::instrument(skip_all, fields(user = user))]
     pub async fn for_user(&self, user: UserId) -> Result<Arc<Listing>, ListingError> {
-        if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
-            self.inner.hits.fetch_add(1, Ordering::Relaxed);
-            return self.current_view(user, &guilds).await;
+        match self.inner.cache.get(user) {
+            Lookup::Fresh(guilds) => {
+                self.inner.hits.fetch_add(1, Ordering::Relaxed);
+                self.current_view(user, &guilds, false).await
+            }
+            Lookup::Expired(guilds) => {
+                self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
+                self.revalidate(user);
+                let failing = self.inner.revalidations.failing(&(user, GUILDS_ROUTE));
+                self.current_view(user, &guilds, failing).await
+            }
+            Lookup::Missing => {
+                self.inner.misses.fetch_add(1, Ordering::Relaxed);
+                self.fetch_now(user).await
+            }
         }
-        self.inner.misses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// No cached list: the request waits for Discord, unless this user's
+    /// refreshes are backing off.
+    async fn fetch_now(&self, user: UserId) -> Result<Arc<Listing>, ListingError> {
+        let key = (user, GUILDS_ROUTE);
+        let suspended = |retry_in| {
+            ListingError::Discord(DiscordError::Suspended {
+                route: GUILDS_ROUTE,
+                retry_in,
+            })
+        };
+        if let Some(retry_in) = self.inner.revalidations.backing_off(&key) {
+            return Err(suspended(retry_in));
+        }
         let fetched = self
             .with_user_lock(user, async {
-                // Someone holding the lock before us may have filled the cache.
+                // Someone holding the lock before us may have filled the
+                // cache, or failed to just now.
                 if let Lookup::Fresh(guilds) = self.inner.cache.get(user) {
                     return Ok(guilds);
+                }
+                if let Some(retry_in) = self.inner.revalidations.backing_off(&key) {
+                    return Err(suspended(retry_in));
                 }
                 let token = self.fresh_token_locked(user).await?;
                 let guilds = Arc::new(self.inner.discord.current_user_guilds(&token).await?);
@@ -179,25 +250,97 @@ impl GuildListing {
             })
             .await;
         match fetched {
-            Ok(guilds) => self.current_view(user, &guilds).await,
-            Err(e) if e.allows_stale() => match self.inner.cache.get(user) {
-                Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
+            Ok(guilds) => {
+                self.inner.revalidations.succeeded(&key);
+                self.current_view(user, &guilds, false).await
+            }
+            Err(ListingError::ReauthRequired) => {
+                self.inner.cache.forget(user);
+                Err(ListingError::ReauthRequired)
+            }
+            Err(e) if e.allows_stale() => {
+                // Discord down: back off. A rate limit is the limiter's to
+                // wait out (it answers "rate limited" without a call).
+                if let ListingError::Discord(d) = &e
+                    && !matches!(d, DiscordError::Suspended { .. })
+                {
+                    self.inner.revalidations.failed(&key, e.retry_after());
+                }
+                // A list may have arrived meanwhile (a background refresh).
+                match self.inner.cache.get(user) {
+                    Lookup::Fresh(guilds) | Lookup::Expired(guilds) => {
+                        self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
+                        self.current_view(user, &guilds, true).await
+                    }
+                    Lookup::Missing => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Starts the background refresh of the user's list, unless one is
+    /// running or the last one failed too recently.
+    fn revalidate(&self, user: UserId) {
+        let key = (user, GUILDS_ROUTE);
+        if self.inner.revalidations.start(&key) != Start::Run {
+            return;
+        }
+        self.inner.refreshes.fetch_add(1, Ordering::Relaxed);
+        let listing = self.clone();
+        let span = tracing::info_span!("guild list refresh", user);
+        tokio::spawn(listing.refresh_in_background(user).instrument(span));
+    }
+
+    async fn refresh_in_background(self, user: UserId) {
+        let key = (user, GUILDS_ROUTE);
+        // Frees the refresh slot should this task be cancelled (runtime
+        // shutting down) before it has an outcome.
+        let slot = Slot {
+            listing: &self,
+            key,
+            done: false,
+        };
+        let result = self
+            .with_user_lock(user, async {
+                // A request without a list may have fetched one meanwhile.
+                if let Lookup::Fresh(_) = self.inner.cache.get(user) {
+                    return Ok(());
+                }
+                let token = self.fresh_token_locked(user).await?;
+                let guilds = self.inner.background.current_user_guilds(&token).await?;
+                self.inner.cache.put(user, Arc::new(guilds));
+                Ok(())
+            })
+            .await;
+        slot.finish();
+        let revalidations = &self.inner.revalidations;
+        match result {
+            Ok(()) => revalidations.succeeded(&key),
+            Err(ListingError::ReauthRequired) => {
+                // The next request finds no list and answers "sign in again".
+                self.inner.cache.forget(user);
+                revalidations.succeeded(&key);
+            }
+            Err(e) => {
+                self.inner.refresh_failures.fetch_add(1, Ordering::Relaxed);
+                let first = !revalidations.failing(&key);
+                let wait = revalidations.failed(&key, e.retry_after());
+                let retry_in_ms = wait.as_millis() as u64;
+                let error = &e as &dyn std::error::Error;
+                // Once per user and outage, not per back-off step; an open
+                // circuit says so in its own log line.
+                let suspended = matches!(e, ListingError::Discord(DiscordError::Suspended { .. }));
+                if first && !suspended {
                     tracing::warn!(
                         user,
-                        error = &e as &dyn std::error::Error,
-                        "Discord unavailable; serving the cached guild list"
+                        error,
+                        retry_in_ms,
+                        "could not refresh the guild list; serving the cached one while retrying"
                     );
-                    self.inner.stale_served.fetch_add(1, Ordering::Relaxed);
-                    let present = self.presence(&guilds).await?;
-                    Ok(Arc::new(self.build(&guilds, &present, true)))
+                } else {
+                    tracing::debug!(user, error, retry_in_ms, "guild list refresh failed again");
                 }
-                Lookup::Missing => Err(e),
-            },
-            Err(e) => {
-                if matches!(e, ListingError::ReauthRequired) {
-                    self.inner.cache.forget(user);
-                }
-                Err(e)
             }
         }
     }
@@ -281,12 +424,16 @@ impl GuildListing {
             hits: self.inner.hits.load(Ordering::Relaxed),
             misses: self.inner.misses.load(Ordering::Relaxed),
             stale_served: self.inner.stale_served.load(Ordering::Relaxed),
+            refreshes: self.inner.refreshes.load(Ordering::Relaxed),
+            refresh_failures: self.inner.refresh_failures.load(Ordering::Relaxed),
         }
     }
 
-    /// Drops the user's cached list (after a new login, or logout).
+    /// Drops the user's cached list and any back-off of its refreshes
+    /// (after a new login, or logout).
     pub fn invalidate(&self, user: UserId) {
         self.inner.cache.forget(user);
+        self.inner.revalidations.succeeded(&(user, GUILDS_ROUTE));
     }
 
     async fn with_user_lock<T>(
@@ -463,15 +610,21 @@ impl GuildListing {
             .is_some_and(|at| at - Utc::now().timestamp() <= margin)
     }
 
-    /// The view of `guilds` (the cached list) for `user`: the one built last
-    /// while its presence is younger than the presence TTL; after that, the
-    /// same `Arc` again if the bot's presence did not change.
+    /// The view of `guilds` (the cached list) for `user`, marked `stale` or
+    /// not: the one built last while its presence is younger than the
+    /// presence TTL; after that, the same `Arc` again if the bot's presence
+    /// did not change. A stale list is served as cheaply as a fresh one.
     async fn current_view(
         &self,
         user: UserId,
         guilds: &Arc<Vec<PartialGuild>>,
+        stale: bool,
     ) -> Result<Arc<Listing>, ListingError> {
-        let previous = self.inner.cache.view(user, guilds);
+        let previous = self
+            .inner
+            .cache
+            .view(user, guilds)
+            .filter(|built| built.listing.stale == stale);
         if let Some(built) = &previous
             && built.checked.elapsed() < self.inner.config.presence_ttl
         {
@@ -480,7 +633,7 @@ impl GuildListing {
         let present = self.presence(guilds).await?;
         let listing = match previous {
             Some(built) if *built.present == *present => built.listing,
-            _ => Arc::new(self.build(guilds, &present, false)),
+            _ => Arc::new(self.build(guilds, &present, stale)),
         };
         self.inner.cache.put_view(
             user,
@@ -532,4 +685,26 @@ impl GuildListing {
 /// only by the attempt that took it.
 fn lease_holder() -> String {
     format!("{:032x}", rand::random::<u128>())
+}
+
+/// The claim on a user's refresh, given back if its task ends without an
+/// outcome.
+struct Slot<'a> {
+    listing: &'a GuildListing,
+    key: RefreshKey,
+    done: bool,
+}
+
+impl Slot<'_> {
+    fn finish(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.listing.inner.revalidations.abandoned(&self.key);
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use discord::{AuthorizeRequest, DiscordClient, DiscordConfig};
 use discord_standin::{Fault, Fixture, StandIn};
-use guilds::{GuildListing, ListingConfig, ListingError};
+use guilds::{Backoff, GuildListing, ListingConfig, ListingError};
 use settings::Secret;
 use store::testing::each_backend;
 use store::{OAuthCallback, Store, UserId};
@@ -235,26 +235,155 @@ async fn a_refused_refresh_means_signing_in_again() {
 #[tokio::test]
 async fn revoked_is_reauth_and_discord_down_serves_stale() {
     each_backend(|store, _| async move {
-        let (standin, listing, user) = setup(&store, fixture(), Duration::from_nanos(1)).await;
+        let config = ListingConfig {
+            cache_ttl: Duration::from_nanos(1),
+            refresh_backoff: Backoff {
+                base: Duration::from_millis(20),
+                max: Duration::from_millis(40),
+            },
+            ..ListingConfig::default()
+        };
+        let (standin, listing, user) = setup_with(&store, fixture(), config).await;
         let fresh = listing.for_user(user).await.unwrap();
-        standin.fault(
-            "/users/@me/guilds",
-            vec![Fault::Status(500), Fault::Status(500)],
-        );
-        let stale = listing.for_user(user).await.unwrap();
-        assert!(stale.stale);
+        standin.fault_always("/users/@me/guilds", Fault::Status(500));
+        // Past its TTL the list is served at once while it is refreshed;
+        // once a refresh has failed, it is marked stale.
+        let stale = poll(
+            || async { listing.for_user(user).await.unwrap() },
+            |l| l.stale,
+        )
+        .await;
         assert_eq!(stale.guilds, fresh.guilds);
+        standin.clear_faults();
 
         standin.revoke_all_tokens();
-        assert!(matches!(
-            listing.for_user(user).await,
-            Err(ListingError::ReauthRequired)
-        ));
+        // The next refresh learns the authorization is gone and drops the list.
+        let reauth = poll(
+            || async { listing.for_user(user).await },
+            |r| matches!(r, Err(ListingError::ReauthRequired)),
+        )
+        .await;
+        assert!(reauth.is_err());
         // A revoked authorization is not papered over with a stale list.
         assert!(matches!(
             listing.for_user(user).await,
             Err(ListingError::ReauthRequired)
         ));
+    })
+    .await;
+}
+
+/// Calls `f` until `done` holds for its result, for up to 10 s.
+async fn poll<T, Fut>(f: impl Fn() -> Fut, done: impl Fn(&T) -> bool) -> T
+where
+    Fut: Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let value = f().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not reached within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn guild_calls(standin: &StandIn) -> usize {
+    standin.requests_to("/api/v10/users/@me/guilds").len()
+}
+
+#[tokio::test]
+async fn an_expired_list_is_served_at_once_and_refreshed_in_the_background() {
+    each_backend(|store, _| async move {
+        let (standin, listing, user) = setup(&store, fixture(), Duration::from_nanos(1)).await;
+        let first = listing.for_user(user).await.unwrap();
+        assert_eq!(guild_calls(&standin), 1);
+        let signed_in = standin.fixture().signed_in_user().unwrap().clone();
+        assert!(standin.add_guild(
+            &signed_in.id,
+            discord_standin::FixtureGuild {
+                id: "1100000000000000999".into(),
+                name: "Brand new".into(),
+                ..signed_in.guilds[0].clone()
+            }
+        ));
+        // The request does not wait for Discord: it gets the list it had.
+        let served = listing.for_user(user).await.unwrap();
+        assert_eq!(served.guilds, first.guilds);
+        assert!(!served.stale, "not stale while nothing has failed");
+        let newer = poll(
+            || async { listing.for_user(user).await.unwrap() },
+            |l| l.guilds.len() == first.guilds.len() + 1,
+        )
+        .await;
+        assert!(!newer.stale);
+        let stats = listing.cache_stats();
+        assert!(
+            stats.refreshes >= 1 && stats.refresh_failures == 0,
+            "{stats:?}"
+        );
+    })
+    .await;
+}
+
+/// Many requests of one user during a lasting outage: each is answered from
+/// the cached list, and Discord sees one refresh per back-off step — here
+/// one, the step being longer than the test.
+#[tokio::test]
+async fn an_outage_costs_one_call_per_back_off_step_however_many_requests() {
+    each_backend(|store, _| async move {
+        let config = ListingConfig {
+            cache_ttl: Duration::from_nanos(1),
+            refresh_backoff: Backoff {
+                base: Duration::from_secs(600),
+                max: Duration::from_secs(600),
+            },
+            ..ListingConfig::default()
+        };
+        let (standin, listing, user) = setup_with(&store, fixture(), config).await;
+        let fresh = listing.for_user(user).await.unwrap();
+        standin.fault_always("/users/@me/guilds", Fault::Status(500));
+        let before = guild_calls(&standin);
+        // Until the one refresh has failed, then some more.
+        poll(
+            || async { listing.for_user(user).await.unwrap() },
+            |l| l.stale,
+        )
+        .await;
+        for _ in 0..5 {
+            let answers = futures::future::join_all((0..16).map(|_| listing.for_user(user))).await;
+            for answer in answers {
+                let answer = answer.unwrap();
+                assert!(answer.stale);
+                assert_eq!(answer.guilds, fresh.guilds);
+            }
+        }
+        assert_eq!(
+            guild_calls(&standin) - before,
+            1,
+            "one refresh, without a retry of its own, then the back-off holds"
+        );
+        let stats = listing.cache_stats();
+        assert_eq!((stats.refreshes, stats.refresh_failures), (1, 1));
+
+        // With no list to fall back on, the back-off answers at once too.
+        listing.invalidate(user);
+        assert!(matches!(
+            listing.for_user(user).await,
+            Err(ListingError::Discord(_))
+        ));
+        let calls = guild_calls(&standin);
+        assert!(matches!(
+            listing.for_user(user).await,
+            Err(ListingError::Discord(
+                discord::DiscordError::Suspended { .. }
+            ))
+        ));
+        assert_eq!(guild_calls(&standin), calls, "refused without a call");
     })
     .await;
 }
