@@ -236,7 +236,12 @@ impl<'c> AsyncHttpClient<'c> for Transport {
 impl Transport {
     fn new(client: &DiscordClient, route: &'static str) -> Self {
         Transport {
-            client: client.clone(),
+            // Never sent twice: an authorization code and a refresh token are
+            // single-use, and a 5xx does not prove Discord did not spend
+            // one. A second try could turn a login into `invalid_grant`, or
+            // a refresh into a lost grant; the caller's own retry (the user
+            // signing in again, the next page's refresh) is the safe one.
+            client: client.without_server_retry(),
             route,
             status: Mutex::new(None),
         }
