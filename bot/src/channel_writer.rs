@@ -1,7 +1,8 @@
 //! Records guild channels in the store on one task, in the order the
 //! handlers queued them: right after READY every guild's GUILD_CREATE
 //! arrives at once, and a transaction each inside the handlers would keep
-//! thousands of tasks waiting (as guild presence once did).
+//! thousands of tasks waiting (as guild presence once did). Like presence
+//! writes, channel changes wait through a database outage, in order.
 
 use std::time::Duration;
 
@@ -9,8 +10,11 @@ use store::{GuildChannel, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// A write is tried this often, backing off from 100 ms, before it is
-/// logged as lost (the guild's next GUILD_CREATE corrects the record).
+use crate::presence_writer::RETRY_AT_MOST_EVERY;
+
+/// A write the store refuses (not an unreachable database, which is waited
+/// for) is tried this often, backing off from 100 ms, before it is logged as
+/// lost (the guild's next GUILD_CREATE corrects the record).
 const ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,17 +51,46 @@ impl ChannelWriter {
 }
 
 async fn run(store: Store, mut pending: mpsc::UnboundedReceiver<ChannelChange>) {
+    // Set while the database is unreachable: the outage is logged once, not
+    // per change, and the queue waits for it in order.
+    let mut outage: Option<std::time::Instant> = None;
     while let Some(change) = pending.recv().await {
         let mut delay = Duration::from_millis(100);
-        for attempt in 1..=ATTEMPTS {
+        let mut refused = 0;
+        loop {
             match apply(&store, &change).await {
-                Ok(()) => break,
-                Err(e) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = %e, attempt, "could not record guild channels; retrying");
+                Ok(()) => {
+                    if let Some(since) = outage.take() {
+                        tracing::info!(
+                            queued = pending.len(),
+                            outage_s = since.elapsed().as_secs(),
+                            "database reachable again; writing the queued guild channel changes in order"
+                        );
+                    }
+                    break;
+                }
+                Err(e) if e.is_unavailable() => {
+                    if outage.is_none() {
+                        outage = Some(std::time::Instant::now());
+                        tracing::warn!(
+                            queued = pending.len() + 1,
+                            error = %e,
+                            "database unreachable; guild channel writes are queued and will be written when it returns"
+                        );
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_AT_MOST_EVERY);
+                }
+                Err(e) => {
+                    refused += 1;
+                    if refused >= ATTEMPTS {
+                        tracing::error!(error = %e, ?change, "could not record guild channels");
+                        break;
+                    }
+                    tracing::warn!(error = %e, attempt = refused, "could not record guild channels; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 3;
                 }
-                Err(e) => tracing::error!(error = %e, ?change, "could not record guild channels"),
             }
         }
     }

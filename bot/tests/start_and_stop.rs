@@ -247,7 +247,8 @@ impl Captured {
 }
 
 const UNREACHABLE: &str = "database unreachable; presence writes are queued";
-const BACK: &str = "database reachable again";
+const BACK: &str = "database reachable again; writing the queued presence changes";
+const CHANNELS_UNREACHABLE: &str = "database unreachable; guild channel writes are queued";
 const DROPPED: &str = "presence writes still queued at the shutdown deadline were dropped";
 
 async fn wait_for_shard(store: &store::Store, shard: u32, want: &[u64]) {
@@ -311,7 +312,15 @@ async fn presence_writes_wait_through_a_database_outage_in_order() {
     assert!(standin.guild_delete(0, W, false));
     assert!(standin.guild_create(0, Z));
     assert!(standin.guild_delete(0, X, false));
+    // A channel made meanwhile waits too (the portal offers it for welcomes).
+    let channel = discord_standin::gateway::BotChannel::text(
+        1_100_000_000_000_000_990,
+        "made-during-the-outage",
+        3,
+    );
+    assert!(standin.channel_create(0, Y, &channel));
     wait_for_log(&logs, UNREACHABLE, 1).await;
+    wait_for_log(&logs, CHANNELS_UNREACHABLE, 1).await;
     assert_eq!(
         store.bot_guilds_of_shard(0).await.unwrap(),
         [W],
@@ -322,6 +331,25 @@ async fn presence_writes_wait_through_a_database_outage_in_order() {
     proxy.restore().await.unwrap();
     wait_for_shard(&store, 0, &[Y, Z]).await;
     wait_for_log(&logs, BACK, 1).await;
+    let deadline = Instant::now() + WAIT;
+    while !store
+        .bot_guild_channels(Y)
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.id == channel.id)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the channel made during the outage was lost"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        logs.count(CHANNELS_UNREACHABLE),
+        1,
+        "said once, not per change"
+    );
     assert_eq!(logs.count(UNREACHABLE), 1, "said once, not per change");
     assert_eq!(logs.count(BACK), 1);
 
