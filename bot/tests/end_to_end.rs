@@ -4,7 +4,6 @@
 //! read back through the portal's guild listing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bot::RunningBot;
@@ -19,6 +18,7 @@ use serde_json::Value;
 use settings::{Env, Secret};
 use store::Backend;
 use store::testing::TestDatabase;
+use telemetry::CapturedLogs;
 
 // Shaped like a real token (id.timestamp.hmac); the stand-in accepts any.
 const TOKEN: &str = "MTIwMDAwMDAwMDAwMDAwMDAwMQ.GhXyZa.standin-token-not-a-secret-0123456789";
@@ -452,40 +452,9 @@ fn bot_replies_take_their_words_from_the_catalogue() {
     assert!(scanned > 5, "scanned the bot's sources");
 }
 
-/// Everything the bot logs, for checking what never appears there. Installed
-/// per test: `#[tokio::test]` runs every task on the test's thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
-
 #[tokio::test]
 async fn other_dm_failures_get_a_short_apology() {
-    let logs = Captured::default();
+    let logs = CapturedLogs::default();
     let _logging = tracing::subscriber::set_default(
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(bot::DEFAULT_LOG_FILTER))

@@ -6,13 +6,13 @@
 //! writes wait through a database outage.
 
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use discord_standin::gateway::{BotFixture, BotStandIn, SessionStartLimit};
 use store::Backend;
 use store::testing::TestDatabase;
 use store::testing::outage::CuttableProxy;
+use telemetry::CapturedLogs;
 
 const TOKEN: &str = "MTIwMDAwMDAwMDAwMDAwMDAwMQ.GhXyZa.standin-token-not-a-secret-0123456789";
 /// For the moment to arrive (start-up itself has no deadline of its own).
@@ -213,39 +213,6 @@ async fn an_exhausted_session_budget_is_waited_for() {
     db.drop_database().await;
 }
 
-/// Everything logged on this test's thread.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .matches(needle)
-            .count()
-    }
-}
-
 const UNREACHABLE: &str = "database unreachable; presence writes are queued";
 const BACK: &str = "database reachable again; writing the queued presence changes";
 const CHANNELS_UNREACHABLE: &str = "database unreachable; guild channel writes are queued";
@@ -266,7 +233,7 @@ async fn wait_for_shard(store: &store::Store, shard: u32, want: &[u64]) {
     }
 }
 
-async fn wait_for_log(logs: &Captured, needle: &str, times: usize) {
+async fn wait_for_log(logs: &CapturedLogs, needle: &str, times: usize) {
     let deadline = Instant::now() + WAIT;
     while logs.count(needle) < times {
         assert!(
@@ -289,7 +256,7 @@ async fn presence_writes_wait_through_a_database_outage_in_order() {
         store::testing::announce_skip("presence through a database outage: PostgreSQL absent");
         return;
     };
-    let logs = Captured::default();
+    let logs = CapturedLogs::default();
     let _logging = tracing::subscriber::set_default(
         tracing_subscriber::fmt()
             .with_writer(logs.clone())

@@ -3,6 +3,7 @@
 //! stand-in Discord and real databases, and the real binary for start-up.
 
 mod common;
+mod process;
 
 mod adopt;
 mod browser;

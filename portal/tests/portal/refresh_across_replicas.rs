@@ -3,10 +3,7 @@
 //! concurrent requests split across both, and Discord's single-use refresh
 //! token must be spent exactly once per round, with every request answered.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use discord_standin::{Fault, StandIn};
 use portal::session::token::SessionTokens;
@@ -15,93 +12,20 @@ use store::testing::TestDatabase;
 use store::{Backend, OAuthCallback, Store, TokenUpdate, UserId};
 
 use crate::common::*;
+use crate::process::{PortalProcess, portal_command, temp_dir};
 
 const ROUNDS: usize = 20;
 const REQUESTS_PER_ROUND: usize = 16;
 
-/// A `portal` process; killed when dropped, so a failed assertion leaves none
-/// behind.
-struct Replica {
-    child: Child,
-    url: String,
-    /// Its log so far, for the failure message.
-    log: mpsc::Receiver<String>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-impl Replica {
-    /// Starts the binary on 127.0.0.1:0 and waits (with a deadline) for the
-    /// line that names its address.
-    fn start(name: &str, db_url: &str, standin: &StandIn, extra: &[(&str, &str)]) -> Replica {
-        // Its own working directory: no stray `.env` is read.
-        let dir = std::env::temp_dir().join(format!(
-            "gh-replica-{name}-{}-{:016x}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_portal"));
-        cmd.current_dir(&dir)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info")
-            .env("DATABASE_URL", db_url)
-            .env("PORTAL_BIND", "127.0.0.1:0")
-            .env("PORTAL_PUBLIC_URL", "http://127.0.0.1:8000")
-            .env("DISCORD_CLIENT_ID", CLIENT_ID)
-            .env("DISCORD_CLIENT_SECRET", CLIENT_SECRET)
-            .env("AUTH_SECRET", AUTH_SECRET)
-            .env("DISCORD_API_URL", standin.api_url())
-            .env("DISCORD_AUTHORIZE_URL", standin.authorize_url())
-            .env("DISCORD_CDN_URL", standin.cdn_url())
-            .env("COOKIE_SECURE", "false")
-            // Every request needs the token: no guild list is reused.
-            .env("GUILD_CACHE_TTL_SECONDS", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("the portal binary starts");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Drained for the process's whole life: a full pipe would block it.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut seen = Vec::new();
-        let addr = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("replica {name} never listened: {seen:#?}"));
-            if let Some(rest) = line.split("addr=").nth(1) {
-                break rest.split_whitespace().next().unwrap().to_owned();
-            }
-            seen.push(line);
-        };
-        Replica {
-            child,
-            url: format!("http://{addr}"),
-            log: rx,
-            dir,
-        }
-    }
-
-    fn log_so_far(&self) -> String {
-        self.log.try_iter().collect::<Vec<_>>().join("\n")
-    }
+/// A replica: the real binary on its own port, every guild list asked of
+/// Discord again (no cache), so every request needs the token.
+fn replica(name: &str, db_url: &str, standin: &StandIn) -> PortalProcess {
+    let dir = temp_dir(&format!("replica-{name}"));
+    let mut cmd = portal_command(&dir, standin, db_url);
+    cmd.env("GUILD_CACHE_TTL_SECONDS", "0");
+    let mut replica = PortalProcess::spawn(cmd, dir);
+    replica.wait_listening();
+    replica
 }
 
 /// A user whose stored Discord token expires inside the refresh margin, and
@@ -169,8 +93,8 @@ async fn one_refresh_per_round(backend: Backend) {
     let store = db.store().await;
     let standin = StandIn::start(base_fixture()).await.unwrap();
     let (user, session) = expiring_user(&store, &standin).await;
-    let a = Replica::start("a", &db.url, &standin, &[]);
-    let b = Replica::start("b", &db.url, &standin, &[]);
+    let a = replica("a", &db.url, &standin);
+    let b = replica("b", &db.url, &standin);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -186,7 +110,7 @@ async fn one_refresh_per_round(backend: Backend) {
         );
         let before = refreshes(&standin);
         let calls = (0..REQUESTS_PER_ROUND).map(|i| {
-            let base = if i % 2 == 0 { &a.url } else { &b.url };
+            let base = if i % 2 == 0 { a.url("") } else { b.url("") };
             client
                 .get(format!("{base}/api/v1/discord/guilds"))
                 .bearer_auth(&session)

@@ -4,142 +4,18 @@
 //! exits 0 within 8 s whatever it was doing — serving, waiting on a slow
 //! Discord, or still waiting for its database at start-up.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use discord_standin::{Fault, StandIn};
 
 use crate::common::*;
+use crate::process::{PortalProcess, portal_command, temp_dir};
 
 /// What issue 18 allows from SIGTERM to exit.
 const EXIT_BOUND: Duration = Duration::from_secs(8);
 
-struct Portal {
-    child: Child,
-    addr: String,
-    /// Every line the portal logged, as it comes.
-    log: mpsc::Receiver<String>,
-    dir: std::path::PathBuf,
-}
-
-impl Drop for Portal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let n: u64 = rand::random();
-    let dir = std::env::temp_dir().join(format!("gh-shutdown-{tag}-{n:016x}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A port nobody listens on right now, so that `PORTAL_PUBLIC_URL` (the
-/// OAuth redirect) can name it before the portal binds it.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn command(dir: &std::path::Path, standin: &StandIn, database_url: &str) -> Command {
-    let port = free_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portal"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info")
-        .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
-        .env("PORTAL_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("DATABASE_URL", database_url)
-        .env("DISCORD_CLIENT_ID", CLIENT_ID)
-        .env("DISCORD_CLIENT_SECRET", CLIENT_SECRET)
-        .env("AUTH_SECRET", AUTH_SECRET)
-        .env("DISCORD_API_URL", standin.api_url())
-        .env("DISCORD_AUTHORIZE_URL", standin.authorize_url())
-        .env("DISCORD_CDN_URL", standin.cdn_url())
-        .env("COOKIE_SECURE", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-fn spawn(mut cmd: Command, dir: std::path::PathBuf) -> Portal {
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, log) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    Portal {
-        child,
-        addr: String::new(),
-        log,
-        dir,
-    }
-}
-
-impl Portal {
-    /// Waits for the "listening" line; returns every line up to it.
-    fn wait_listening(&mut self) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let mut lines = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let line = self
-                .log
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no listening line: {lines:#?}"));
-            if let Some(rest) = line.split("addr=").nth(1) {
-                self.addr = rest.split_whitespace().next().unwrap().to_owned();
-                return lines;
-            }
-            lines.push(line);
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The exit status, polled until `bound` has passed since `from`;
-    /// `None` if it was still running then.
-    fn exit_status(&mut self, from: Instant, bound: Duration) -> Option<std::process::ExitStatus> {
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status);
-            }
-            if from.elapsed() > bound {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn rest_of_log(&self) -> String {
-        self.log.try_iter().collect::<Vec<_>>().join("\n")
-    }
-}
-
 /// The portal's login as far as Discord's redirect back; the callback URL.
-async fn authorize(portal: &Portal, browser: &reqwest::Client) -> String {
+async fn authorize(portal: &PortalProcess, browser: &reqwest::Client) -> String {
     let login = browser
         .get(portal.url("/discord/login"))
         .send()
@@ -167,7 +43,7 @@ async fn sigterm_lets_an_inflight_login_finish_then_exits_zero() {
     let standin = StandIn::start(base_fixture()).await.unwrap();
     let dir = temp_dir("inflight");
     let db = format!("sqlite://{}", dir.join("p.db").display());
-    let mut portal = spawn(command(&dir, &standin, &db), dir);
+    let mut portal = PortalProcess::spawn(portal_command(&dir, &standin, &db), dir);
     portal.wait_listening();
     let browser = client();
     let callback = authorize(&portal, &browser).await;
@@ -197,7 +73,7 @@ async fn sigterm_lets_an_inflight_login_finish_then_exits_zero() {
     assert!(cookie_value(&done, "fastapiusersauth").is_some());
 
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
-    let log = portal.rest_of_log();
+    let log = portal.log_so_far();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
     eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");
@@ -208,12 +84,12 @@ async fn a_request_that_will_not_finish_does_not_hold_the_exit() {
     let standin = StandIn::start(base_fixture()).await.unwrap();
     let dir = temp_dir("stuck");
     let db = format!("sqlite://{}", dir.join("p.db").display());
-    let mut cmd = command(&dir, &standin, &db);
+    let mut cmd = portal_command(&dir, &standin, &db);
     // Discord answers the code exchange after 20 s, within the client's
     // timeout: only the grace period can end the wait.
     cmd.env("DISCORD_REQUEST_TIMEOUT_SECONDS", "30")
         .env("SHUTDOWN_GRACE_SECONDS", "2");
-    let mut portal = spawn(cmd, dir);
+    let mut portal = PortalProcess::spawn(cmd, dir);
     portal.wait_listening();
     let browser = client();
     let callback = authorize(&portal, &browser).await;
@@ -227,7 +103,7 @@ async fn a_request_that_will_not_finish_does_not_hold_the_exit() {
     let signalled = Instant::now();
     portal.sigterm();
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
-    let log = portal.rest_of_log();
+    let log = portal.log_so_far();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
     eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");
@@ -241,25 +117,15 @@ async fn sigterm_while_waiting_for_the_database_at_start_up_exits_zero() {
     let standin = StandIn::start(base_fixture()).await.unwrap();
     let dir = temp_dir("startup");
     // Nothing listens on the discard port: start-up keeps retrying for 30 s.
-    let mut cmd = command(&dir, &standin, "postgres://postgres@127.0.0.1:9/none");
+    let mut cmd = portal_command(&dir, &standin, "postgres://postgres@127.0.0.1:9/none");
     cmd.env("DATABASE_CONNECT_RETRY_SECONDS", "30");
-    let mut portal = spawn(cmd, dir);
+    let mut portal = PortalProcess::spawn(cmd, dir);
     // Retrying: it says so.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = portal
-            .log
-            .recv_timeout(left)
-            .expect("no 'retrying' line at start-up");
-        if line.contains("retrying") {
-            break;
-        }
-    }
+    portal.wait_for_line("retrying", Duration::from_secs(30));
     let signalled = Instant::now();
     portal.sigterm();
     let status = tokio::task::block_in_place(|| portal.exit_status(signalled, EXIT_BOUND));
-    let log = portal.rest_of_log();
+    let log = portal.log_so_far();
     let status = status.unwrap_or_else(|| panic!("still running 8 s after SIGTERM:\n{log}"));
     eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
     assert_eq!(status.code(), Some(0), "{log}");

@@ -3,6 +3,11 @@
 
 use std::io::IsTerminal;
 
+#[cfg(feature = "testing")]
+mod captured;
+#[cfg(feature = "testing")]
+pub use captured::CapturedLogs;
+
 use settings::{Env, EnvError};
 use tracing_subscriber::EnvFilter;
 
