@@ -51,27 +51,42 @@ async fn start(python: &Path, root: &Path, dir: &Path, standin: &StandIn) -> Res
     let url = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.join("fastapi.log"))?;
     let db = dir.join("fastapi.db");
-    let mut child = Command::new(python)
-        .args(["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port"])
+    let app = |args: &[&str]| {
+        let mut cmd = Command::new(python);
+        cmd.args(args)
+            .current_dir(root.join("tests/fixtures/fastapi-seed"))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                format!("sqlite+aiosqlite:///{}", db.display()),
+            )
+            .env("AUTH_SECRET", AUTH_SECRET)
+            .env("DISCORD_CLIENT_ID", CLIENT_ID)
+            .env("DISCORD_CLIENT_SECRET", CLIENT_SECRET)
+            .env("PORTAL_PUBLIC_URL", &url)
+            .env("DISCORD_API_URL", standin.api_url())
+            .env("DISCORD_AUTHORIZE_URL", standin.authorize_url())
+            .env("TZ", "UTC")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        cmd
+    };
+    // The app creates its tables at start-up, in every worker at once: on a
+    // fresh SQLite file two workers race ("table … already exists") and
+    // uvicorn gives up. One process creates them first; the workers then
+    // find them.
+    let schema = app(&["-c", "import asyncio, app; asyncio.run(app.startup())"])
+        .stderr(log.try_clone()?)
+        .status()
+        .await?;
+    if !schema.success() {
+        return Err(format!("the FastAPI app could not create its tables: {schema}").into());
+    }
+    let mut child = app(&["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port"])
         .arg(port.to_string())
         .args(["--workers", &WORKERS.to_string(), "--log-level", "warning"])
-        .current_dir(root.join("tests/fixtures/fastapi-seed"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite+aiosqlite:///{}", db.display()),
-        )
-        .env("AUTH_SECRET", AUTH_SECRET)
-        .env("DISCORD_CLIENT_ID", CLIENT_ID)
-        .env("DISCORD_CLIENT_SECRET", CLIENT_SECRET)
-        .env("PORTAL_PUBLIC_URL", &url)
-        .env("DISCORD_API_URL", standin.api_url())
-        .env("DISCORD_AUTHORIZE_URL", standin.authorize_url())
-        .env("TZ", "UTC")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
         .stderr(log)
         .kill_on_drop(true)
         .spawn()?;
