@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,7 +25,7 @@ use crate::language::RequestLanguage;
 use crate::pages::{HeaderUser, initials, render};
 use crate::routes::api::guild_admin::{audit_query, iso};
 use crate::session::current_user::CurrentUser;
-use crate::session::form_token::{self, FormToken};
+use crate::session::form_token::{CheckedForm, FormToken};
 use crate::session::same_origin::SameOrigin;
 
 /// Audit entries per page.
@@ -35,14 +34,6 @@ const AUDIT_PAGE: u32 = 50;
 fn guild_id(raw: &str) -> Result<GuildId, PortalError> {
     // Anything but a snowflake names no guild of anyone's.
     raw.parse().map_err(|_| PortalError::NotFound)
-}
-
-/// A posted form's fields (the last of a repeated name wins), with the
-/// browser's CRLF line ends made `\n`, as the API receives them.
-fn form_fields(body: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.replace("\r\n", "\n")))
-        .collect()
 }
 
 fn query_param(query: Option<&str>, name: &str) -> Option<String> {
@@ -337,19 +328,16 @@ pub async fn save_settings(
     _: SameOrigin,
     CurrentUser(user): CurrentUser,
     language: RequestLanguage,
-    form_token: FormToken,
     Path(raw_id): Path<String>,
-    body: Bytes,
+    posted: CheckedForm,
 ) -> Result<Response, PortalError> {
     let guild_id = guild_id(&raw_id)?;
     let page = Page {
         user: &user,
         language: &language,
-        form_token: &form_token,
+        form_token: &posted.token,
     };
-    let fields = form_fields(&body);
-    form_token.check(fields.get(form_token::FIELD).map(String::as_str))?;
-    let form = SettingsForm::posted(&fields);
+    let form = SettingsForm::posted(&posted.fields);
     let redisplay = |form, errors, notice, status| Redisplay {
         form,
         errors,
@@ -507,21 +495,18 @@ pub async fn save_tag(
     _: SameOrigin,
     CurrentUser(user): CurrentUser,
     language: RequestLanguage,
-    form_token: FormToken,
     Path(raw_id): Path<String>,
-    body: Bytes,
+    posted: CheckedForm,
 ) -> Result<Response, PortalError> {
     let guild_id = guild_id(&raw_id)?;
     let page = Page {
         user: &user,
         language: &language,
-        form_token: &form_token,
+        form_token: &posted.token,
     };
-    let fields = form_fields(&body);
-    form_token.check(fields.get(form_token::FIELD).map(String::as_str))?;
     let form = TagForm {
-        name: fields.get("name").cloned().unwrap_or_default(),
-        content: fields.get("content").cloned().unwrap_or_default(),
+        name: posted.field("name"),
+        content: posted.field("content"),
     };
     let name = TagName::parse(&form.name).map_err(|e| e.at(&["body", "name"]));
     let content = TagContent::parse(&form.content).map_err(|e| e.at(&["body", "content"]));
@@ -562,13 +547,10 @@ pub async fn delete_tag(
     State(app): State<AppState>,
     _: SameOrigin,
     CurrentUser(user): CurrentUser,
-    form_token: FormToken,
     Path((raw_id, name)): Path<(String, String)>,
-    body: Bytes,
+    _: CheckedForm,
 ) -> Result<Response, PortalError> {
     let guild_id = guild_id(&raw_id)?;
-    let fields = form_fields(&body);
-    form_token.check(fields.get(form_token::FIELD).map(String::as_str))?;
     // No tag can have an invalid name.
     let name = TagName::parse(&name).map_err(|_| PortalError::NotFound)?;
     guild_admin::delete_tag(&app, &user, guild_id, &name).await?;

@@ -6,8 +6,12 @@
 //! The token is a keyed hash of the session token, so it needs no storage,
 //! is the same on every replica, and dies with the session.
 
-use axum::extract::FromRequestParts;
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
@@ -87,6 +91,45 @@ impl FromRequestParts<AppState> for FormToken {
                 .map(|token| app.form_tokens.token_for(token))
                 .unwrap_or_default(),
         ))
+    }
+}
+
+/// A posted form whose token is this session's: its fields (the last of a
+/// repeated name wins, the browser's CRLF line ends made `\n`, as the API
+/// receives them) and the token, for the page shown again. Every form
+/// handler takes this instead of checking by hand.
+pub struct CheckedForm {
+    pub fields: HashMap<String, String>,
+    pub token: FormToken,
+}
+
+impl CheckedForm {
+    /// A field's value, or empty when the form left it out.
+    pub fn field(&self, name: &str) -> String {
+        self.fields.get(name).cloned().unwrap_or_default()
+    }
+}
+
+impl FromRequest<AppState> for CheckedForm {
+    /// The body's own refusals (too large: 413) pass through as axum makes
+    /// them; a wrong token is the portal's 403 page.
+    type Rejection = Response;
+
+    async fn from_request(request: Request, app: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let token = FormToken::from_request_parts(&mut parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let body = Bytes::from_request(Request::from_parts(parts, body), app)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fields: HashMap<String, String> = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.replace("\r\n", "\n")))
+            .collect();
+        token
+            .check(fields.get(FIELD).map(String::as_str))
+            .map_err(IntoResponse::into_response)?;
+        Ok(CheckedForm { fields, token })
     }
 }
 
