@@ -7,7 +7,7 @@ use chrono::Utc;
 use sqlx::QueryBuilder;
 
 use crate::database::Db;
-use crate::dialect::on_pool;
+use crate::dialect::{in_transaction, on_pool};
 use crate::{Store, StoreError};
 
 /// Rows per INSERT: six parameters a row stays far below every backend's
@@ -61,50 +61,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         const DELETE: &str = "DELETE FROM bot_guild_channels WHERE guild_id = $1";
         let now = Utc::now().timestamp();
-        match &self.db {
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query(DELETE)
-                    .bind(to_db(guild_id))
+        in_transaction!(self, |tx, q, _locking| {
+            sqlx::query(q(DELETE))
+                .bind(to_db(guild_id))
+                .execute(&mut *tx)
+                .await?;
+            for chunk in channels.chunks(CHUNK) {
+                insert(guild_id, chunk, now)
+                    .build()
                     .execute(&mut *tx)
                     .await?;
-                for chunk in channels.chunks(CHUNK) {
-                    insert(guild_id, chunk, now)
-                        .build()
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
             }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(DELETE)
-                    .bind(to_db(guild_id))
-                    .execute(&mut *tx)
-                    .await?;
-                for chunk in channels.chunks(CHUNK) {
-                    insert(guild_id, chunk, now)
-                        .build()
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-            Db::MySql(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(crate::dialect::mysql(DELETE))
-                    .bind(to_db(guild_id))
-                    .execute(&mut *tx)
-                    .await?;
-                for chunk in channels.chunks(CHUNK) {
-                    insert(guild_id, chunk, now)
-                        .build()
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
-            }
-        }
+        });
         Ok(())
     }
 
