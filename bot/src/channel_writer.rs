@@ -4,18 +4,11 @@
 //! thousands of tasks waiting (as guild presence once did). Like presence
 //! writes, channel changes wait through a database outage, in order.
 
-use std::time::Duration;
-
 use store::{GuildChannel, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::presence_writer::RETRY_AT_MOST_EVERY;
-
-/// A write the store refuses (not an unreachable database, which is waited
-/// for) is tried this often, backing off from 100 ms, before it is logged as
-/// lost (the guild's next GUILD_CREATE corrects the record).
-const ATTEMPTS: u32 = 5;
+use crate::store_writes::{self, Outage};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChannelChange {
@@ -51,48 +44,15 @@ impl ChannelWriter {
 }
 
 async fn run(store: Store, mut pending: mpsc::UnboundedReceiver<ChannelChange>) {
-    // Set while the database is unreachable: the outage is logged once, not
-    // per change, and the queue waits for it in order.
-    let mut outage: Option<std::time::Instant> = None;
+    let mut outage = Outage::new("guild channel");
     while let Some(change) = pending.recv().await {
-        let mut delay = Duration::from_millis(100);
-        let mut refused = 0;
-        loop {
-            match apply(&store, &change).await {
-                Ok(()) => {
-                    if let Some(since) = outage.take() {
-                        tracing::info!(
-                            queued = pending.len(),
-                            outage_s = since.elapsed().as_secs(),
-                            "database reachable again; writing the queued guild channel changes in order"
-                        );
-                    }
-                    break;
-                }
-                Err(e) if e.is_unavailable() => {
-                    if outage.is_none() {
-                        outage = Some(std::time::Instant::now());
-                        tracing::warn!(
-                            queued = pending.len() + 1,
-                            error = %e,
-                            "database unreachable; guild channel writes are queued and will be written when it returns"
-                        );
-                    }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(RETRY_AT_MOST_EVERY);
-                }
-                Err(e) => {
-                    refused += 1;
-                    if refused >= ATTEMPTS {
-                        tracing::error!(error = %e, ?change, "could not record guild channels");
-                        break;
-                    }
-                    tracing::warn!(error = %e, attempt = refused, "could not record guild channels; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 3;
-                }
-            }
-        }
+        store_writes::write(
+            &change,
+            &mut outage,
+            || pending.len(),
+            || apply(&store, &change),
+        )
+        .await;
     }
 }
 

@@ -19,6 +19,7 @@ pub mod members_intent;
 pub mod presence;
 pub mod presence_writer;
 pub mod shard_starter;
+pub mod store_writes;
 pub mod welcome;
 
 use std::sync::atomic::{AtomicBool, Ordering};

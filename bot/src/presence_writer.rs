@@ -7,7 +7,7 @@
 //!
 //! While the database is unreachable the queue keeps growing (a change is a
 //! few ids; runs of joins coalesce) and the change at its head is retried,
-//! backing off to [`RETRY_AT_MOST_EVERY`], until the database returns: then
+//! backing off to [`RETRY_AT_MOST_EVERY`](crate::store_writes::RETRY_AT_MOST_EVERY), until the database returns: then
 //! everything is written in order. The log says so once when the outage
 //! starts and once when it ends, not per change. At shutdown the writer
 //! flushes until its deadline; what is left then is dropped with one line
@@ -22,16 +22,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::presence::{self, PresenceChange};
+use crate::store_writes::{self, Outage};
 
 /// Changes taken off the queue per round; a run of joins becomes one upsert.
 const BATCH: usize = 500;
-/// A write failing for another reason than an unreachable database (the
-/// store refusing it) is tried this often, backing off from 100 ms, before
-/// it is logged as lost (the shard's next READY then corrects the record).
-const ATTEMPTS: u32 = 5;
-/// The back-off between retries while the database is unreachable grows to
-/// this and stays there.
-pub const RETRY_AT_MOST_EVERY: Duration = Duration::from_secs(5);
 
 pub struct PresenceWriter {
     queue: mpsc::UnboundedSender<PresenceChange>,
@@ -107,7 +101,7 @@ async fn run(
     mut closing: watch::Receiver<bool>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
-    let mut outage = Outage::default();
+    let mut outage = Outage::new("presence");
     loop {
         let received = tokio::select! {
             n = rx.recv_many(&mut batch, BATCH) => n,
@@ -126,55 +120,12 @@ async fn run(
             return;
         }
         for change in presence::coalesce(std::mem::take(&mut batch)) {
-            write(&store, &change, &pending, &mut outage).await;
+            let queued = || pending.load(Ordering::SeqCst);
+            store_writes::write(&change, &mut outage, queued, || {
+                presence::apply(&store, &change)
+            })
+            .await;
         }
         pending.fetch_sub(received, Ordering::SeqCst);
-    }
-}
-
-/// Whether the writer is waiting for the database, to log the outage once.
-#[derive(Default)]
-struct Outage {
-    since: Option<std::time::Instant>,
-}
-
-async fn write(store: &Store, change: &PresenceChange, pending: &AtomicUsize, outage: &mut Outage) {
-    let mut delay = Duration::from_millis(100);
-    let mut refused = 0;
-    loop {
-        match presence::apply(store, change).await {
-            Ok(()) => {
-                if let Some(since) = outage.since.take() {
-                    tracing::info!(
-                        queued = pending.load(Ordering::SeqCst),
-                        outage_s = since.elapsed().as_secs(),
-                        "database reachable again; writing the queued presence changes in order"
-                    );
-                }
-                return;
-            }
-            Err(e) if e.is_unavailable() => {
-                if outage.since.is_none() {
-                    outage.since = Some(std::time::Instant::now());
-                    tracing::warn!(
-                        queued = pending.load(Ordering::SeqCst),
-                        error = %e,
-                        "database unreachable; presence writes are queued and will be written when it returns"
-                    );
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(RETRY_AT_MOST_EVERY);
-            }
-            Err(e) => {
-                refused += 1;
-                if refused >= ATTEMPTS {
-                    tracing::error!(error = %e, ?change, "could not record guild presence");
-                    return;
-                }
-                tracing::warn!(error = %e, attempt = refused, "could not record guild presence; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 3;
-            }
-        }
     }
 }
