@@ -123,6 +123,32 @@ fn calls_per_user(standin: &StandIn, from: usize) -> HashMap<String, usize> {
     calls
 }
 
+/// A portal with a 1 s guild-list TTL (and `env`), every user's list
+/// cached: the guild page's URL and session of each user.
+async fn warm_portal(
+    bins: &Path,
+    dir: &Path,
+    standin: &StandIn,
+    db: &str,
+    users: &[crate::scale::Seeded],
+    env: &[(&str, String)],
+) -> Res<(crate::Portal, Arc<Vec<(String, String)>>)> {
+    let mut env = env.to_vec();
+    env.push(("GUILD_CACHE_TTL_SECONDS", "1".into()));
+    let (portal, _) = spawn_portal_with(bins, dir, standin, db, &env, "outage").await?;
+    let targets: Arc<Vec<(String, String)>> = Arc::new(
+        users
+            .iter()
+            .map(|u| (format!("{}/discord/guilds", portal.url), u.session.clone()))
+            .collect(),
+    );
+    let warm = client()?;
+    for (url, session) in targets.iter() {
+        get_ok(&warm, url, Some(session)).await?;
+    }
+    Ok((portal, targets))
+}
+
 pub async fn discord_failing(
     bins: &Path,
     dir: &Path,
@@ -139,27 +165,8 @@ pub async fn discord_failing(
         let store = db.store().await;
         let users = crate::scale::seed(&store, standin, 500_000, USERS, false).await?;
         store.close().await;
-        let (portal, _) = spawn_portal_with(
-            bins,
-            dir,
-            standin,
-            &db.url,
-            &[("GUILD_CACHE_TTL_SECONDS", "1".into())],
-            "outage",
-        )
-        .await?;
+        let (portal, targets) = warm_portal(bins, dir, standin, &db.url, &users, &[]).await?;
         let pid = Some(portal.pid.as_str());
-        let targets: Arc<Vec<(String, String)>> = Arc::new(
-            users
-                .iter()
-                .map(|u| (format!("{}/discord/guilds", portal.url), u.session.clone()))
-                .collect(),
-        );
-        // Every user's list cached, every connection open.
-        let warm = client()?;
-        for (url, session) in targets.iter() {
-            get_ok(&warm, url, Some(session)).await?;
-        }
         run_for("warm-up", Duration::from_millis(300), targets.clone()).await?;
 
         let from = standin.requests().len();
@@ -212,27 +219,15 @@ pub async fn discord_failing(
         ];
         let mut others = Vec::new();
         for (name, fault) in other_faults {
-            let (portal, _) = spawn_portal_with(
+            let (portal, targets) = warm_portal(
                 bins,
                 dir,
                 standin,
                 &db.url,
-                &[
-                    ("GUILD_CACHE_TTL_SECONDS", "1".into()),
-                    ("DISCORD_REQUEST_TIMEOUT_SECONDS", "2".into()),
-                ],
-                "outage",
+                &users,
+                &[("DISCORD_REQUEST_TIMEOUT_SECONDS", "2".into())],
             )
             .await?;
-            let targets: Arc<Vec<(String, String)>> = Arc::new(
-                users
-                    .iter()
-                    .map(|u| (format!("{}/discord/guilds", portal.url), u.session.clone()))
-                    .collect(),
-            );
-            for (url, session) in targets.iter() {
-                get_ok(&warm, url, Some(session)).await?;
-            }
             standin.fault_always("/users/@me/guilds", fault);
             let from = standin.requests().len();
             let stats = with_cpu(Some(portal.pid.as_str()), run_for(name, phase, targets)).await?;
